@@ -1,0 +1,61 @@
+"""The embedded SQLite default (DESIGN §5): one file per service, WAL mode, safe across uvicorn workers.
+
+``SQLiteDatabase`` opens one connection per thread (sqlite3 connections must not be shared across threads),
+turns on WAL and a busy timeout, and gives ``transaction()``: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or
+``ROLLBACK`` on any error, so that no partial write survives an exception or a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["SQLiteDatabase"]
+
+
+class SQLiteDatabase:
+    """A SQLite file with a schema applied once, and per-thread connections."""
+
+    def __init__(self, path: str | Path, schema: str = "", *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        if schema:
+            with self.transaction() as conn:
+                for statement in filter(None, (s.strip() for s in schema.split(";"))):
+                    conn.execute(statement)
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction: all of it commits, or none of it."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

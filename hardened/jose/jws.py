@@ -1,0 +1,133 @@
+"""Strict compact JWS verification (RFC 7515 §5.2, RFC 8725 §3) with an explicit policy per JWT kind.
+
+Steps, in order (numbered as RFC 7515 §5.2 where it applies):
+
+1. the token is a bounded ASCII string of exactly three base64url parts (no JSON serialisation, no JWE);
+2-4. the header decodes canonically to a JSON object with unique members, within its size limit;
+5. header parameters: ``alg`` on the caller's allow-list; ``typ`` equal to the kind expected (as a media type);
+   no ``crit`` (no extension is understood), no ``b64`` (RFC 7797), no ``jku``/``x5u`` (never fetched), no
+   ``x5c``, no ``jwk`` unless the kind carries its key (DPoP), no JWE parameters;
+6-8. the key: the embedded ``jwk`` (strictly imported) or a ``kid`` lookup within the one issuer's key set;
+   the signature decodes canonically and verifies with ``cryptography``;
+9. only then is the payload parsed: a JSON object with unique members, within its size limit.
+
+Anything else raises :class:`~hardened.errors.JoseError`; no other exception escapes, for any input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from hardened.errors import JoseError
+from hardened.jose.algs import ALGORITHMS, verify_bytes
+from hardened.jose.encoding import b64url_decode, loads_object
+from hardened.jose.keys import MAX_KID, KeySet, PublicKey, public_key_from_jwk
+from hardened.jose.kinds import media_type
+
+__all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws"]
+
+#: Header parameters no hardened JWT may carry: remote key URLs are never fetched (RFC 8725 §3.10), certificate
+#: chains are not trusted from the token, payload encoding options and JWE members do not belong in a signed JWT.
+_FORBIDDEN = frozenset({"jku", "x5u", "x5c", "b64", "enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
+
+
+@dataclass(frozen=True, slots=True)
+class JWSPolicy:
+    """What one JWT kind requires of its JWS. Defaults: FAPI algorithms, ``typ`` required, modest sizes."""
+
+    typ: str | tuple[str, ...] | None
+    algorithms: Collection[str] = ("PS256", "ES256", "EdDSA")
+    typ_optional: bool = False
+    embedded_jwk: bool = False
+    max_token: int = 8192
+    max_header: int = 2048
+    max_payload: int = 8192
+    _types: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        bad = [a for a in self.algorithms if a not in ALGORITHMS]
+        if bad or not self.algorithms:
+            raise JoseError("ERR_POLICY", f"algorithms {bad} are not allowed")
+        if self.typ is None and not self.typ_optional:
+            raise JoseError("ERR_POLICY", "a JWS policy must name the expected typ")
+        types = (self.typ,) if isinstance(self.typ, str) else tuple(self.typ or ())
+        object.__setattr__(self, "_types", frozenset(media_type(t) for t in types))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedJWS:
+    """A JWS whose signature verified under the policy; ``payload`` is the parsed JSON object."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    key: PublicKey
+
+
+def _split(token: Any, policy: JWSPolicy) -> list[str]:
+    if not isinstance(token, str):
+        raise JoseError("ERR_JWS_MALFORMED", "token is not a string")
+    if len(token) > policy.max_token:
+        raise JoseError("ERR_TOO_LARGE", f"token is longer than {policy.max_token} characters")
+    if token[:1] == "{":
+        raise JoseError("ERR_JWS_MALFORMED", "JWS JSON serialization is not accepted")
+    parts = token.split(".")
+    if len(parts) == 5:
+        raise JoseError("ERR_JWS_MALFORMED", "JWE is not accepted where a JWS is expected")
+    if len(parts) != 3:
+        raise JoseError("ERR_JWS_MALFORMED", "token is not a compact JWS")
+    return parts
+
+
+def _check_header(header: dict[str, Any], policy: JWSPolicy) -> str:
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise JoseError("ERR_JWS_MALFORMED", "alg header is missing or not a string")
+    if alg.lower() == "none":
+        raise JoseError("ERR_JWS_ALG_NOT_ALLOWED", "unsigned JWTs (alg none) are not accepted")
+    if alg not in policy.algorithms:
+        raise JoseError("ERR_JWS_ALG_NOT_ALLOWED", "algorithm is not allowed")
+    typ = header.get("typ")
+    if typ is None:
+        if not policy.typ_optional:
+            raise JoseError("ERR_JWS_TYP", "typ header is required")
+    elif not isinstance(typ, str) or media_type(typ) not in policy._types:
+        raise JoseError("ERR_JWS_TYP", "typ header is not the expected JWT kind")
+    if "crit" in header:
+        raise JoseError("ERR_JWS_CRIT", "crit header names extensions that are not understood")
+    forbidden = _FORBIDDEN.intersection(header)
+    if forbidden:
+        raise JoseError("ERR_JWS_HEADER", f"header parameter {sorted(forbidden)[0]} is not allowed")
+    if "jwk" in header and not policy.embedded_jwk:
+        raise JoseError("ERR_JWS_HEADER", "header parameter jwk is not allowed for this JWT kind")
+    kid = header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > MAX_KID):
+        raise JoseError("ERR_JWS_HEADER", "kid header is not a short non-empty string")
+    return alg
+
+
+def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
+    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
+    head_b64, payload_b64, sig_b64 = _split(token, policy)
+    if len(head_b64) > (policy.max_header * 4 + 2) // 3:
+        raise JoseError("ERR_TOO_LARGE", f"header is larger than {policy.max_header} bytes")
+    header = loads_object(b64url_decode(head_b64, what="header"), what="header", max_bytes=policy.max_header)
+    alg = _check_header(header, policy)
+    if policy.embedded_jwk:
+        if "jwk" not in header:
+            raise JoseError("ERR_JWS_HEADER", "jwk header is required for this JWT kind")
+        key = public_key_from_jwk(header["jwk"], alg=alg)
+    elif keys is None:
+        raise JoseError("ERR_JWK_NOT_FOUND", "no keys to verify with")
+    else:
+        key = keys.find(alg, header.get("kid"))
+    if key.alg != alg:
+        raise JoseError("ERR_JWK_INVALID", "key does not fit the JWS alg")
+    if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
+        raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
+    signature = b64url_decode(sig_b64, what="signature")
+    payload_raw = b64url_decode(payload_b64, what="payload")
+    verify_bytes(alg, key.key, f"{head_b64}.{payload_b64}".encode("ascii"), signature)
+    payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
+    return VerifiedJWS(header=header, payload=payload, key=key)

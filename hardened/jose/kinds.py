@@ -1,0 +1,40 @@
+"""The explicit ``typ`` of every JWT kind hardened signs or verifies (RFC 8725 §3.11, RFC 7515 §4.1.9).
+
+Each kind has its own media type, so that no JWT of one kind can ever be accepted as another: a DPoP proof is
+never a client assertion, a software statement is never an access token. ``tests/jose`` checks they are distinct.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Typ", "media_type"]
+
+
+class Typ:
+    """``typ`` header values, written without the ``application/`` prefix (RFC 7515 §4.1.9 recommends that)."""
+
+    #: RFC 9449 §4.2
+    DPOP = "dpop+jwt"
+    #: RFC 9068 §2.1
+    ACCESS_TOKEN = "at+jwt"
+    #: RFC 9701 §5
+    INTROSPECTION = "token-introspection+jwt"
+    #: draft-ietf-oauth-rfc7523bis §4 (explicit typing of client authentication JWTs)
+    CLIENT_ASSERTION = "client-authentication+jwt"
+    #: hardened profile HP-SS: software statements signed by an authority (RFC 7591 §2.3 names no typ)
+    SOFTWARE_STATEMENT = "software-statement+jwt"
+    #: draft-ietf-oauth-status-list §5.1: the authority's signed revocation (status) list
+    STATUS_LIST = "statuslist+jwt"
+    #: draft-ietf-oauth-attestation-based-client-auth §5.1
+    CLIENT_ATTESTATION = "oauth-client-attestation+jwt"
+    #: draft-ietf-oauth-attestation-based-client-auth §5.2
+    CLIENT_ATTESTATION_POP = "oauth-client-attestation-pop+jwt"
+
+    @classmethod
+    def all(cls) -> dict[str, str]:
+        return {k: v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str)}
+
+
+def media_type(typ: str) -> str:
+    """RFC 7515 §4.1.9: compare ``typ`` as a media type: case-insensitive, ``application/`` implied without '/'."""
+    lowered = typ.lower()
+    return lowered if "/" in lowered else "application/" + lowered
