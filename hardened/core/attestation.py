@@ -101,7 +101,7 @@ class AttestationPolicy:
     attestation_algorithms: tuple[str, ...] = FAPI_ALGORITHMS
     pop_algorithms: tuple[str, ...] = FAPI_ALGORITHMS
     max_attestation_age: float | None = None
-    max_attestation_lifetime: float | None = 30 * 24 * 3600.0
+    max_attestation_lifetime: float | None = 24 * 3600.0
     pop_max_age: float = 60.0
     max_future_skew: float = 10.0
     require_challenge: bool = False
@@ -225,10 +225,13 @@ def verify_client_attestation(
         raise _attestation_error(err) from None
     assert subject is not None
     key = _cnf_key(verified.claims, policy)
-    iat = verified.claims.get("iat")
+    iat, exp = verified.claims.get("iat"), float(verified.claims["exp"])
+    # Without iat, the lifetime bound still holds from now: an attestation cannot outlive it by omitting iat.
+    if iat is None and policy.max_attestation_lifetime is not None and exp - now > policy.max_attestation_lifetime:
+        raise _fail("the client attestation is valid for too long", "ERR_ATT_LIFETIME")
     return VerifiedClientAttestation(
         attester=issuer, client_id=subject, cnf_key=key, cnf_jkt=key.thumbprint,
-        exp=float(verified.claims["exp"]), iat=None if iat is None else float(iat), claims=verified.claims,
+        exp=exp, iat=None if iat is None else float(iat), claims=verified.claims,
     )
 
 

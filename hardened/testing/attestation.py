@@ -33,8 +33,6 @@ from hardened.jose import KeySet, SigningKey, Typ, b64url_encode
 __all__ = ["DEFECTS", "AttestationCase", "AttestationWorld", "defective_cases", "valid_cases"]
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z, hardened.clock.FixedClock's default
-#: An override value that removes the claim.
-_DROP: Any = object()
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,10 @@ class AttestationCase:
 
 @dataclass(frozen=True)
 class AttestationWorld:
-    """Keys and names for one server and one client instance, with a fixed clock."""
+    """Keys and names for one server and one client instance, with a fixed clock.
+
+    ``attestation(**claims)`` and ``pop(**claims)`` sign with overridden claims; ``None`` removes a claim.
+    """
 
     attester_issuer: str
     attester_key: SigningKey
@@ -82,7 +83,7 @@ class AttestationWorld:
         claims: dict[str, Any] = {"iss": self.attester_issuer, "sub": self.client_id, "iat": int(self.now) - 60,
                                   "exp": int(self.now) + 3600, "cnf": {"jwk": self.instance_key.public_jwk()}}
         claims.update(overrides)
-        return {k: v for k, v in claims.items() if v is not _DROP}
+        return {k: v for k, v in claims.items() if v is not None}
 
     def attestation(self, *, signer: SigningKey | None = None, typ: str = Typ.CLIENT_ATTESTATION,
                     **overrides: Any) -> str:
@@ -91,7 +92,7 @@ class AttestationWorld:
     def pop(self, *, signer: SigningKey | None = None, typ: str = Typ.CLIENT_ATTESTATION_POP, **overrides: Any) -> str:
         claims: dict[str, Any] = {"aud": self.audience, "jti": "jti-0", "iat": int(self.now)}
         claims.update(overrides)
-        claims = {k: v for k, v in claims.items() if v is not _DROP}
+        claims = {k: v for k, v in claims.items() if v is not None}
         return (signer or self.instance_key).sign_jws(claims, typ=typ, include_kid=False)
 
     def private_instance_jwk(self) -> dict[str, Any]:
@@ -125,8 +126,9 @@ def valid_cases(draw: st.DrawFn, world: AttestationWorld) -> AttestationCase:
     """Accepted attestation + PoP pairs, with or without a (fresh) server challenge."""
     now = int(world.now)
     policy = world.policy
-    att = world.attestation(iat=now - draw(st.integers(0, 7 * 24 * 3600)), exp=now + draw(st.integers(1, 86400)),
-                            **draw(_extras))
+    lifetime = int(policy.max_attestation_lifetime or 86400)
+    iat = now - draw(st.integers(0, lifetime - 1))
+    att = world.attestation(iat=iat, exp=draw(st.integers(now + 1, iat + lifetime)), **draw(_extras))
     use_challenge = draw(st.booleans())
     challenge = None
     if use_challenge:
@@ -187,11 +189,11 @@ def _defect(draw: st.DrawFn, world: AttestationWorld, name: str) -> tuple[str, s
     elif name == "unsigned_attestation":
         att = _unsigned(w)
     elif name == "no_iss":
-        att = w.attestation(iss=_DROP)
+        att = w.attestation(iss=None)
     elif name == "expired":
         att = w.attestation(iat=now - 7200, exp=now - draw(st.integers(0, 3600)))
     elif name == "no_exp":
-        att = w.attestation(exp=_DROP)
+        att = w.attestation(exp=None)
     elif name == "sub_not_client":
         att = w.attestation(sub=other)
     elif name == "private_cnf_key":
@@ -199,7 +201,7 @@ def _defect(draw: st.DrawFn, world: AttestationWorld, name: str) -> tuple[str, s
     elif name == "symmetric_cnf_key":
         att = w.attestation(cnf={"jwk": {"kty": "oct", "k": b64url_encode(draw(st.binary(min_size=16, max_size=64)))}})
     elif name == "no_cnf":
-        att = w.attestation(cnf=_DROP)
+        att = w.attestation(cnf=None)
     elif name == "pop_other_key":
         pop = w.pop(signer=w.other_key, jti=draw(_jti))
     elif name == "wrong_aud":
@@ -207,7 +209,7 @@ def _defect(draw: st.DrawFn, world: AttestationWorld, name: str) -> tuple[str, s
     elif name == "array_aud":
         pop = w.pop(aud=[w.audience, *draw(st.lists(_text, max_size=2))], jti=draw(_jti))
     elif name == "no_jti":
-        pop = w.pop(jti=_DROP)
+        pop = w.pop(jti=None)
     elif name == "stale_iat":
         pop = w.pop(iat=now - int(w.policy.pop_max_age) - draw(st.integers(1, 10**6)), jti=draw(_jti))
     elif name == "future_iat":

@@ -105,10 +105,18 @@ def test_attestation_older_than_policy_asks_for_a_fresh_one(world: AttestationWo
     with pytest.raises(InvalidClientAttestation):
         verify_client_attestation(without_iat, client_id=world.client_id, attesters=world.attesters,
                                   policy=policy, now=world.now)
-    long_lived = world.attestation(iat=int(world.now), exp=int(world.now) + 400 * 24 * 3600)
+    long_lived = world.attestation(iat=int(world.now), exp=int(world.now) + 24 * 3600 + 1)
     with pytest.raises(InvalidClientAttestation):
         verify_client_attestation(long_lived, client_id=world.client_id, attesters=world.attesters,
                                   policy=world.policy, now=world.now)
+    no_iat_long = world.attestation(iat=None, exp=int(world.now) + 24 * 3600 + 1)
+    with pytest.raises(InvalidClientAttestation) as caught:
+        verify_client_attestation(no_iat_long, client_id=world.client_id, attesters=world.attesters,
+                                  policy=world.policy, now=world.now)
+    assert caught.value.detail == "ERR_ATT_LIFETIME"
+    no_iat = world.attestation(iat=None, exp=int(world.now) + 3600)
+    assert verify_client_attestation(no_iat, client_id=world.client_id, attesters=world.attesters,
+                                     policy=world.policy, now=world.now).iat is None
 
 
 @pytest.mark.requirement("HP-ATT-07")
