@@ -115,4 +115,5 @@ class ClientAttestationAuth(httpx.Auth):
         # §7.4: use_attestation_challenge comes with a new challenge; retry once, never loop.
         if fresh and not self.combined and _error_code(response) == "use_attestation_challenge":
             self._sign(request)
-            yield request
+            retried = yield request
+            self._learn(retried)
