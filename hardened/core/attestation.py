@@ -150,6 +150,11 @@ def _fail(description: str, code: str) -> InvalidClientAttestation:
     return InvalidClientAttestation(description, detail=code)
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time string comparison that never raises (lone surrogates included)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
 def _unverified_parts(token: Any, max_size: int, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and payload, read before any key is chosen; only to find ``typ`` and ``iss`` (RFC 8725 §3.11)."""
     if not isinstance(token, str) or not token or len(token) > max_size:
@@ -255,7 +260,7 @@ def _check_challenge(
     if presented is not None and (not isinstance(presented, str) or not presented or len(presented) > MAX_CHALLENGE):
         raise UseAttestationChallenge("the challenge is malformed", detail="ERR_ATT_CHALLENGE")
     if expected is not None:
-        ok = presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+        ok = presented is not None and _same(presented, expected)
     elif presented is not None and challenges is not None:
         ok = challenges.check(presented, now)
     else:
@@ -327,7 +332,7 @@ def verify_dpop_combined_pop(
     server-provided challenge travels as the DPoP ``nonce``. Steps 1-3 (no PoP header, one DPoP header, RFC 9449
     validation) are the caller's.
     """
-    if not isinstance(dpop_jkt, str) or not hmac.compare_digest(dpop_jkt.encode(), attestation.cnf_jkt.encode()):
+    if not isinstance(dpop_jkt, str) or not _same(dpop_jkt, attestation.cnf_jkt):
         raise _fail("the DPoP proof is not signed with the attested key", "ERR_ATT_DPOP_KEY")
     challenge = _check_challenge(dpop_nonce, expected=expected_challenge, challenges=challenges,
                                  required=policy.require_challenge, now=now)

@@ -184,14 +184,15 @@ def test_dpop_combined_mode_accepts_the_attested_key_only(world: AttestationWorl
     ok = verify_dpop_combined_pop(attestation=att, dpop_jkt=world.instance_key.thumbprint, dpop_nonce=None,
                                   policy=world.policy, now=world.now)
     assert ok.method == DPOP_COMBINED and ok.replay_key is None
-    with pytest.raises(InvalidClientAttestation) as caught:
-        verify_dpop_combined_pop(attestation=att, dpop_jkt=world.other_key.thumbprint, dpop_nonce=None,
-                                 policy=world.policy, now=world.now)
-    assert caught.value.detail == "ERR_ATT_DPOP_KEY"
+    for jkt in (world.other_key.thumbprint, "", "\ud800", att.cnf_jkt[:-1]):
+        with pytest.raises(InvalidClientAttestation) as caught:
+            verify_dpop_combined_pop(attestation=att, dpop_jkt=jkt, dpop_nonce=None, policy=world.policy,
+                                     now=world.now)
+        assert caught.value.detail == "ERR_ATT_DPOP_KEY"
 
 
 @pytest.mark.requirement("HP-ATT-12", "HP-ATT-14")
-@given(nonce=st.one_of(st.none(), st.text(max_size=80)))
+@given(nonce=st.one_of(st.none(), st.just("\\udc00x"), st.text(st.characters(), max_size=80)))
 def test_dpop_combined_mode_takes_the_challenge_from_the_nonce(world: AttestationWorld, nonce: str | None) -> None:
     att = _attestation(world)
     policy = replace(world.policy, require_challenge=True)

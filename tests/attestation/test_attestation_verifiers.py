@@ -99,6 +99,13 @@ def test_combined_mode_is_chosen_without_a_pop_header(world: AttestationWorld, r
         run_attestation_verifiers([pop_only], ok, now=world.now)
 
 
+@pytest.mark.requirement("HP-ATT-14")
+def test_with_a_pop_header_the_dpop_key_need_not_match(world: AttestationWorld, replay: MemoryReplay) -> None:
+    """ABCA §7: a PoP header selects §7.2; a DPoP proof beside it is checked independently (RFC 9449)."""
+    ev = evidence(world, world.attestation(), world.pop(jti="both"), dpop_jkt=world.other_key.thumbprint)
+    assert run_attestation_verifiers([trusted(world, replay)], ev, now=world.now).method == ATTESTATION_POP_JWT
+
+
 @pytest.mark.requirement("HP-ATT-12", "HP-ATT-14")
 def test_required_challenge_applies_to_both_modes(world: AttestationWorld, replay: MemoryReplay) -> None:
     verifier = trusted(world, replay, policy=AttestationPolicy(require_challenge=True))
