@@ -90,7 +90,7 @@ def test_retries_only_once() -> None:
             (b"dpop-nonce", f"nonce-{counter['n']}".encode())]})
         await send({"type": "http.response.body", "body": b""})
 
-    responses, rec = run_async(always_nonce, DPoPAuth(key_pool()[0], access_token=TOKEN), [("GET", f"{RS_URL}/x")])
+    responses, _rec = run_async(always_nonce, DPoPAuth(key_pool()[0], access_token=TOKEN), [("GET", f"{RS_URL}/x")])
     assert responses[0].status_code == 401 and counter["n"] == 2
 
 
