@@ -77,7 +77,8 @@ def test_our_proofs_pass_their_check(alg: str) -> None:
     checked = validate_dpop_proof(proof, htm="GET", htu="https://rs.example/mcp", ath=access_token_hash(TOKEN),
                                   nonce="n-1", algs=[alg])
     assert checked.headers["jwk"] == dict(key.public_key.jwk)
-    assert DPoPKey(jwskate.Jwk.from_pem(key.private_pem()), alg=alg).dpop_jkt == key.thumbprint  # same RFC 7638 thumbprint both sides
+    # the same RFC 7638 thumbprint on both sides
+    assert DPoPKey(jwskate.Jwk.from_pem(key.private_pem()), alg=alg).dpop_jkt == key.thumbprint
 
 
 def test_their_client_against_our_server(live_server, clock) -> None:
