@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 __all__ = ["MemoryReplayCache"]
 
@@ -15,38 +14,47 @@ __all__ = ["MemoryReplayCache"]
 class MemoryReplayCache:
     """``ReplayCache`` in a dict. When full of unexpired keys it refuses new ones (fails closed)."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be positive")
+    def __init__(self, max_entries: int = 100_000, *, purge_every: int = 256) -> None:
+        if max_entries < 1 or purge_every < 1:
+            raise ValueError("max_entries and purge_every must be positive")
         self._max = max_entries
-        self._entries: OrderedDict[str, float] = OrderedDict()
+        self._purge_every = purge_every
+        self._entries: dict[str, float] = {}
+        self._inserts = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _purge(self, now: float, *, full: bool) -> None:
+    def _purge(self, now: float) -> None:
+        """Drop expired keys. Insertion order is roughly expiry order (TTLs are mostly equal): stop at the first
+        live key, unless the cache is full, then sweep everything."""
         entries = self._entries
-        # Oldest first: entries are appended in time order and most TTLs are equal, so the front expires first.
-        while entries:
-            key, expires = next(iter(entries.items()))
-            if expires > now:
-                break
-            del entries[key]
-        if full and len(entries) >= self._max:
+        if len(entries) >= self._max:
             for key in [k for k, e in entries.items() if e <= now]:
                 del entries[key]
+            return
+        expired = []
+        for key, expires in entries.items():
+            if expires > now:
+                break
+            expired.append(key)
+        for key in expired:
+            del entries[key]
 
     def unique(self, key: str, ttl: float, now: float) -> bool:
         """RFC 9449 §11.1: True the first time ``key`` is seen within its lifetime, False afterwards."""
-        expires = now + ttl
         with self._lock:
-            seen = self._entries.get(key)
-            if seen is not None and seen > now:
-                return False
-            self._purge(now, full=len(self._entries) >= self._max)
-            if len(self._entries) >= self._max:
-                return False
-            self._entries[key] = expires
-            self._entries.move_to_end(key)
+            entries = self._entries
+            seen = entries.get(key)
+            if seen is not None:
+                if seen > now:
+                    return False
+                del entries[key]  # expired: re-insert at the end, in time order
+            self._inserts += 1
+            if self._inserts % self._purge_every == 0 or len(entries) >= self._max:
+                self._purge(now)
+                if len(entries) >= self._max:
+                    return False
+            entries[key] = now + ttl
             return True

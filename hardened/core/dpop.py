@@ -24,9 +24,9 @@ token is bound to, RFC 9449 §7.1). ``detail`` carries a stable code for logs an
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,7 +42,7 @@ from hardened.errors import (
     JoseError,
     UseDPoPNonce,
 )
-from hardened.jose import ALGORITHMS, JWSPolicy, PublicKey, SigningKey, Typ, b64url_encode, verify_jws
+from hardened.jose import ALGORITHMS, JWSPolicy, PublicKey, SigningKey, Typ, verify_jws
 
 __all__ = [
     "DPoPPolicy",
@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 MAX_CLAIM = 2048
+#: 9999-12-31T23:59:59Z (as hardened.jose.claims): a larger NumericDate is malformed.
+MAX_NUMERIC_DATE = 253_402_300_799
+_new = object.__new__
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 MAX_HTM = 32
 
@@ -95,7 +98,7 @@ class DPoPPolicy:
         return " ".join(self.algorithms)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class VerifiedDPoPProof:
     """A proof that passed every check. ``jkt`` is the RFC 7638 thumbprint of its key; ``htu`` is normalised."""
 
@@ -107,6 +110,17 @@ class VerifiedDPoPProof:
     nonce: str | None
     key: PublicKey = field(repr=False)
 
+    @classmethod
+    def _make(cls, jkt: str, jti: str, htm: str, htu: str, iat: float, nonce: str | None,
+              key: PublicKey) -> VerifiedDPoPProof:
+        """The frozen instance without the per-field ``object.__setattr__`` of the generated ``__init__`` (the
+        resource-server hot path); same fields, same immutability."""
+        self = _new(cls)
+        values = self.__dict__
+        values["jkt"], values["jti"], values["htm"], values["htu"] = jkt, jti, htm, htu
+        values["iat"], values["nonce"], values["key"] = iat, nonce, key
+        return self
+
 
 def _invalid(description: str, code: str) -> InvalidDPoPProof:
     return InvalidDPoPProof(description, detail=code)
@@ -114,23 +128,31 @@ def _invalid(description: str, code: str) -> InvalidDPoPProof:
 
 def access_token_hash(access_token: str) -> str:
     """RFC 9449 §4.2 ``ath``: base64url(SHA-256(ASCII octets of the access token))."""
-    return b64url_encode(hashlib.sha256(access_token.encode("ascii")).digest())
+    return _ath_bytes(access_token).decode("ascii")
+
+
+def _ath_bytes(access_token: str) -> bytes:
+    # A SHA-256 digest is 32 bytes: 43 base64url characters after the one '=' of padding is cut.
+    return base64.urlsafe_b64encode(hashlib.sha256(access_token.encode("ascii")).digest())[:43]
 
 
 def _string(claims: dict[str, Any], name: str, max_len: int) -> str:
     value = claims.get(name)
+    if value.__class__ is str and 0 < len(value) <= max_len:  # the common case, without further calls
+        return value
     if value is None:
         raise _invalid(f"{name} claim is required", "DPOP_CLAIM_MISSING")
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise _invalid(f"{name} claim is not a non-empty string of at most {max_len} characters", "DPOP_CLAIM_INVALID")
-    return value
+    raise _invalid(f"{name} claim is not a non-empty string of at most {max_len} characters", "DPOP_CLAIM_INVALID")
 
 
 def _iat(claims: dict[str, Any]) -> float:
     value = claims.get("iat")
+    if value.__class__ is int and 0 <= value <= MAX_NUMERIC_DATE:  # the common case: an integer NumericDate
+        return float(value)
     if value is None:
         raise _invalid("iat claim is required", "DPOP_CLAIM_MISSING")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+    # Range first: it refuses NaN, infinities and integers too large for a float without raising.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_NUMERIC_DATE:
         raise _invalid("iat claim is not a NumericDate", "DPOP_CLAIM_INVALID")
     return float(value)
 
@@ -177,13 +199,18 @@ def _check_binding(claims: dict[str, Any], key: PublicKey, access_token: str, ex
     if ath is None:
         raise _invalid("ath claim is required with an access token", "DPOP_ATH_MISSING")
     try:
-        wanted = access_token_hash(access_token)
+        wanted = _ath_bytes(access_token)
     except UnicodeEncodeError:
         raise InvalidToken("the access token is malformed", detail="TOKEN_NOT_ASCII") from None
-    if not isinstance(ath, str) or not hmac.compare_digest(ath.encode("utf-8", "replace"), wanted.encode("ascii")):
+    if not isinstance(ath, str) or not _same(ath, wanted):
         raise _invalid("ath claim does not match the access token", "DPOP_ATH_MISMATCH")
-    if not hmac.compare_digest(key.thumbprint.encode("ascii"), expected_jkt.encode("utf-8", "replace")):
+    if not _same(expected_jkt, key.thumbprint.encode("ascii")):
         raise InvalidToken("Invalid DPoP key binding", detail="DPOP_JKT_MISMATCH")
+
+
+def _same(given: str, wanted: bytes) -> bool:
+    """Constant-time comparison of a (possibly non-ASCII) string with ASCII bytes."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), wanted)
 
 
 def verify_dpop_proof(
@@ -218,15 +245,13 @@ def verify_dpop_proof(
     _check_iat(iat, policy, now)  # 11
     if access_token is not None and expected_jkt is not None:  # 12
         _check_binding(claims, verified.key, access_token, expected_jkt)
-    return VerifiedDPoPProof(
-        jkt=verified.key.thumbprint, jti=jti, htm=htm, htu=htu, iat=iat, nonce=nonce, key=verified.key
-    )
+    return VerifiedDPoPProof._make(verified.key.thumbprint, jti, htm, htu, iat, nonce, verified.key)
 
 
 def dpop_replay_key(proof: VerifiedDPoPProof) -> str:
     """RFC 9449 §11.1 replay key: SHA-256 of (normalised ``htu``, ``jti``, key thumbprint), never the proof text."""
-    material = "\x00".join(("dpop", proof.htu, proof.jti, proof.jkt)).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(material).hexdigest()
+    return hashlib.sha256(f"dpop\x00{proof.htu}\x00{proof.jti}\x00{proof.jkt}".encode("utf-8", "surrogatepass")
+                          ).hexdigest()
 
 
 def build_dpop_proof(

@@ -190,3 +190,14 @@ def test_build_strips_query_and_fragment() -> None:
     proof = build_dpop_proof(key, htm="GET", htu="https://rs.example/a?b=c#d", iat=NOW, jti="j")
     assert verify_dpop_proof(proof, method="GET", uri="https://rs.example/a", policy=DPoPPolicy(), now=NOW).htu == \
         "https://rs.example/a"
+
+
+@pytest.mark.requirement("HP-DPOP-06", "HP-DPOP-23")
+@pytest.mark.parametrize("iat", [10**400, -1, 1e308, 253_402_300_800, 0.5 - 1])
+def test_iat_out_of_range_is_malformed(iat) -> None:
+    key = key_pool()[0]
+    claims = {"jti": "j", "htm": "GET", "htu": "https://rs.example/", "iat": iat}
+    proof = key.sign_jws(claims, typ="dpop+jwt", header={"jwk": dict(key.public_key.jwk)}, include_kid=False)
+    with pytest.raises(InvalidDPoPProof) as info:
+        verify_dpop_proof(proof, method="GET", uri="https://rs.example/", policy=DPoPPolicy(), now=NOW)
+    assert info.value.detail == "DPOP_CLAIM_INVALID"
