@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
@@ -88,6 +89,7 @@ class _DPoPFlow:
         self.clock = clock or SystemClock()
         self._jti = jti or (lambda: secrets.token_urlsafe(16))
         self._nonces: OrderedDict[str, str] = _nonces if _nonces is not None else OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def jkt(self) -> str:
@@ -101,10 +103,11 @@ class _DPoPFlow:
         nonce = response.headers.get("dpop-nonce")
         if nonce and len(nonce) <= _MAX_NONCE and nonce.isascii() and nonce.isprintable():
             origin = _origin(request.url)
-            self._nonces[origin] = nonce
-            self._nonces.move_to_end(origin)
-            while len(self._nonces) > _MAX_ORIGINS:
-                self._nonces.popitem(last=False)
+            with self._lock:
+                self._nonces[origin] = nonce
+                self._nonces.move_to_end(origin)
+                while len(self._nonces) > _MAX_ORIGINS:
+                    self._nonces.popitem(last=False)
             return nonce
         return None
 

@@ -154,6 +154,10 @@ class DPoPVerifier:
         """``{"DPoP-Nonce": ...}`` for a response (RFC 9449 §8.2: a server may send a fresh nonce any time)."""
         return {"DPoP-Nonce": self.nonces.issue(self.clock.now())} if self.nonces is not None else {}
 
+    def fresh_nonce_header(self) -> dict[str, str]:
+        """The nonce header for a successful response where nonces are required, so clients never fall behind."""
+        return self.nonce_header() if self.policy.nonce_required else {}
+
     def _verify(self, request: Request, proof: str, access_token: str | None, jkt: str | None) -> VerifiedDPoPProof:
         now = self.clock.now()
         nonces = self.nonces
@@ -206,8 +210,10 @@ class DPoPTokenRequest:
     def __init__(self, verifier: DPoPVerifier) -> None:
         self.verifier = verifier
 
-    def __call__(self, request: Request) -> VerifiedDPoPProof | None:
-        return self.verifier.check_token_request(request)
+    def __call__(self, request: Request, response: Response) -> VerifiedDPoPProof | None:
+        proof = self.verifier.check_token_request(request)
+        response.headers.update(self.verifier.fresh_nonce_header())
+        return proof
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +240,7 @@ class DPoPResourceGuard:
         self.verifier = verifier
         self.resolve_jkt = resolve_jkt
 
-    def __call__(self, request: Request) -> DPoPAuthorized:
+    def __call__(self, request: Request, response: Response) -> DPoPAuthorized:
         try:
             credential = read_authorization(request)
             if credential is None or credential.scheme not in ("dpop", "bearer"):
@@ -242,6 +248,7 @@ class DPoPResourceGuard:
             proof = self.verifier.check_resource_request(request, credential.token, self.resolve_jkt(credential.token))
         except OAuthError as err:
             raise ResourceChallenge(self.verifier.resource_error_response(err)) from None
+        response.headers.update(self.verifier.fresh_nonce_header())
         return DPoPAuthorized(access_token=credential.token, proof=proof)
 
 

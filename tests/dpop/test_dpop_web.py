@@ -241,3 +241,13 @@ def test_arbitrary_headers_never_500(headers: list[tuple[str, bytes]]) -> None:
     assert r.status_code == 200 or r.json()["error"] == "invalid_dpop_proof"
     r = send(app, "GET", f"{RS_URL}/mcp", headers)
     assert r.status_code == 401
+
+
+@pytest.mark.requirement("HP-DPOP-14")
+def test_success_carries_a_fresh_nonce_where_required(app_factory) -> None:
+    app, _, rs_verifier = app_factory({TOKEN: KEY.thumbprint}, rs_nonce=True)
+    nonce = rs_verifier.nonce_header()["DPoP-Nonce"]
+    r = rs_request(app, good(jti="fresh", nonce=nonce))
+    assert r.status_code == 200 and r.headers["dpop-nonce"] == nonce
+    app, _, _ = app_factory({TOKEN: KEY.thumbprint})
+    assert "dpop-nonce" not in rs_request(app, good(jti="fresh")).headers
