@@ -96,7 +96,7 @@ def test_arbitrary_claims_only_our_error(claims) -> None:
                           access_token="tok", expected_jkt=key.thumbprint)
 
 
-@pytest.mark.requirement("HP-DPOP-10")
+@pytest.mark.requirement("HP-DPOP-10", "HP-DEC-02")
 def test_window_edges() -> None:
     key = key_pool()[0]
     policy = DPoPPolicy(max_age=30, max_future_skew=5)

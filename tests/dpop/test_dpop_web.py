@@ -162,7 +162,7 @@ def test_rs_errors_are_401_challenges(app_factory, case: str, error: str) -> Non
     assert TOKEN not in r.headers["www-authenticate"]
 
 
-@pytest.mark.requirement("HP-DPOP-20")
+@pytest.mark.requirement("HP-DPOP-20", "HP-DEC-03")
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
 def test_rs_refuses_bound_token_as_bearer(app_factory, scheme: str) -> None:
     app, _, _ = app_factory({TOKEN: KEY.thumbprint})
