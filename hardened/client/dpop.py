@@ -1,7 +1,8 @@
 """DPoP for the agent (RFC 9449 §4-§9): an ``httpx.Auth`` that proves possession of its key on every request.
 
 - a fresh proof per request (new ``jti``, ``iat`` from the clock), ``htu`` without query and fragment;
-- with an access token: ``Authorization: DPoP <token>`` and ``ath`` in the proof (§7.1);
+- with an access token: ``Authorization: DPoP <token>`` and ``ath`` in the proof (§7.1), sent only to the origin
+  of the resource the token is for (``set_access_token(token, resource=url)``), never to another origin;
 - the last ``DPoP-Nonce`` of each origin is remembered and put in the next proof (§8.2, §9);
 - on ``use_dpop_nonce`` (400 with a JSON body at an AS, §8; 401 with ``WWW-Authenticate: DPoP
   error="use_dpop_nonce"`` at a resource server, §9) the request is signed again with the new nonce, once.
@@ -26,6 +27,7 @@ import httpx
 
 from hardened.clock import Clock, SystemClock
 from hardened.core.dpop import build_dpop_proof
+from hardened.errors import ConfigurationError
 from hardened.jose import SigningKey
 
 __all__ = ["DPoPAuth", "challenges", "is_use_dpop_nonce"]
@@ -80,12 +82,16 @@ class _DPoPFlow:
         key: SigningKey | None = None,
         *,
         access_token: str | None = None,
+        resource: str | None = None,
         clock: Clock | None = None,
         jti: Callable[[], str] | None = None,
         _nonces: OrderedDict[str, str] | None = None,
     ) -> None:
         self.key = key or SigningKey.generate("ES256")
-        self.access_token = access_token
+        self.access_token: str | None = None
+        self._token_origin: str | None = None
+        if access_token is not None:
+            self.set_access_token(access_token, resource=resource or "")
         self.clock = clock or SystemClock()
         self._jti = jti or (lambda: secrets.token_urlsafe(16))
         self._nonces: OrderedDict[str, str] = _nonces if _nonces is not None else OrderedDict()
@@ -95,6 +101,17 @@ class _DPoPFlow:
     def jkt(self) -> str:
         """The RFC 7638 thumbprint of the key (the ``dpop_jkt`` authorization request parameter, §10)."""
         return self.key.thumbprint
+
+    def set_access_token(self, access_token: str | None, *, resource: str) -> None:
+        """Use ``access_token`` for requests to the origin (scheme, host, port) of ``resource`` only, never
+        elsewhere: not to the AS, not to another server, not after a redirect to another origin."""
+        if access_token is None:
+            self.access_token, self._token_origin = None, None
+            return
+        url = httpx.URL(resource)
+        if url.scheme not in ("https", "http") or not url.host:
+            raise ConfigurationError("the access token needs the absolute URL of the resource it is for")
+        self.access_token, self._token_origin = access_token, _origin(url)
 
     def nonce_for(self, url: Any) -> str | None:
         return self._nonces.get(_origin(url))
@@ -114,12 +131,13 @@ class _DPoPFlow:
     def _sign(self, request: Any) -> str | None:
         nonce = self.nonce_for(request.url)
         htu = str(request.url.copy_with(query=None, fragment=None))
+        token = self.access_token if _origin(request.url) == self._token_origin else None
         request.headers["DPoP"] = build_dpop_proof(
             self.key, htm=request.method, htu=htu, iat=self.clock.now(), jti=self._jti(), nonce=nonce,
-            access_token=self.access_token,
+            access_token=token,
         )
-        if self.access_token is not None:
-            request.headers["Authorization"] = f"DPoP {self.access_token}"
+        if token is not None:
+            request.headers["Authorization"] = f"DPoP {token}"
         return nonce
 
     def _retry_nonce(self, request: Any, response: Any, used: str | None) -> str | None:
@@ -161,7 +179,8 @@ class _DPoPFlow:
 
 
 class DPoPAuth(_DPoPFlow, httpx.Auth):
-    """``httpx.Client(auth=DPoPAuth(key))`` / ``httpx.AsyncClient(auth=...)``; set ``.access_token`` once issued."""
+    """``httpx.Client(auth=DPoPAuth(key))`` / ``httpx.AsyncClient(auth=...)``; ``set_access_token(token,
+    resource=url)`` once a token is issued."""
 
     def as_httpx2(self) -> Any:
         """The same flow (sharing key, token and nonces at creation) as an ``httpx2.Auth`` for the MCP SDK."""
@@ -170,5 +189,6 @@ class DPoPAuth(_DPoPFlow, httpx.Auth):
         class DPoPAuthHttpx2(_DPoPFlow, httpx2.Auth):
             pass
 
-        return DPoPAuthHttpx2(self.key, access_token=self.access_token, clock=self.clock, jti=self._jti,
-                              _nonces=self._nonces)
+        twin = DPoPAuthHttpx2(self.key, clock=self.clock, jti=self._jti, _nonces=self._nonces)
+        twin.access_token, twin._token_origin = self.access_token, self._token_origin
+        return twin

@@ -10,6 +10,7 @@ import pytest
 
 from hardened.client.dpop import DPoPAuth, challenges, is_use_dpop_nonce
 from hardened.core.dpop import DPoPPolicy, verify_dpop_proof
+from hardened.errors import ConfigurationError
 from hardened.testing.dpop import FIXED_NOW, key_pool
 
 from .conftest import AS_URL, RS_URL
@@ -60,7 +61,7 @@ def test_as_nonce_retry_once_then_remembered(app_factory, clock) -> None:
 def test_rs_with_token_and_nonce(app_factory, clock, index: int) -> None:
     key = key_pool()[index]
     app, _, _ = app_factory({TOKEN: key.thumbprint}, rs_nonce=True)
-    auth = DPoPAuth(key, access_token=TOKEN, clock=clock)
+    auth = DPoPAuth(key, access_token=TOKEN, resource=f"{RS_URL}/mcp", clock=clock)
     responses, rec = run_async(app, auth, [("GET", f"{RS_URL}/mcp"), ("POST", f"{RS_URL}/mcp")])
     assert [r.status_code for r in responses] == [200, 200]
     assert rec.statuses == [401, 200, 200]
@@ -90,7 +91,8 @@ def test_retries_only_once() -> None:
             (b"dpop-nonce", f"nonce-{counter['n']}".encode())]})
         await send({"type": "http.response.body", "body": b""})
 
-    responses, _rec = run_async(always_nonce, DPoPAuth(key_pool()[0], access_token=TOKEN), [("GET", f"{RS_URL}/x")])
+    responses, _rec = run_async(always_nonce, DPoPAuth(key_pool()[0], access_token=TOKEN,
+                                                             resource=RS_URL), [("GET", f"{RS_URL}/x")])
     assert responses[0].status_code == 401 and counter["n"] == 2
 
 
@@ -112,7 +114,7 @@ def test_sync_client_against_a_real_server(live_server, clock) -> None:
     auth = DPoPAuth(key, clock=clock)
     with httpx.Client(auth=auth, timeout=10) as client:
         assert client.post(f"{base}/token", data={"grant_type": "x"}).json() == {"jkt": key.thumbprint}
-        auth.access_token = TOKEN
+        auth.set_access_token(TOKEN, resource=f"{base}/mcp")
         assert client.get(f"{base}/mcp?page=2").json() == {"jkt": key.thumbprint}
 
 
@@ -121,7 +123,7 @@ def test_httpx2_flavour(app_factory, clock) -> None:
 
     key = key_pool()[0]
     app, _, _ = app_factory({TOKEN: key.thumbprint}, rs_nonce=True)
-    auth = DPoPAuth(key, access_token=TOKEN, clock=clock).as_httpx2()
+    auth = DPoPAuth(key, access_token=TOKEN, resource=RS_URL, clock=clock).as_httpx2()
     assert isinstance(auth, httpx2.Auth)
 
     async def go() -> int:
@@ -129,3 +131,19 @@ def test_httpx2_flavour(app_factory, clock) -> None:
             return (await client.get(f"{RS_URL}/mcp")).status_code
 
     assert asyncio.run(go()) == 200
+
+
+def test_token_goes_only_to_its_resource(app_factory, clock) -> None:
+    """The token is never sent to another origin (the AS, another server, a redirect target)."""
+    key = key_pool()[0]
+    app, _, _ = app_factory({TOKEN: key.thumbprint})
+    auth = DPoPAuth(key, access_token=TOKEN, resource=f"{RS_URL}/mcp", clock=clock)
+    _, rec = run_async(app, auth, [("POST", f"{AS_URL}/token"), ("GET", "https://rs.example:8443/mcp"),
+                                   ("GET", f"{RS_URL}/mcp")])
+    sent = [r["headers"].get("authorization") for r in rec.requests]
+    assert sent == [None, None, f"DPoP {TOKEN}"]
+    assert all("dpop" in r["headers"] for r in rec.requests)
+    with pytest.raises(ConfigurationError):
+        auth.set_access_token(TOKEN, resource="/relative")
+    auth.set_access_token(None, resource="")
+    assert auth.access_token is None

@@ -103,5 +103,5 @@ def test_our_client_with_their_key_format(live_server, clock) -> None:
     base, _, _ = live_server({TOKEN: their.dpop_jkt}, rs_nonce=True)
     import httpx
 
-    with httpx.Client(auth=DPoPAuth(key, access_token=TOKEN, clock=clock), timeout=10) as client:
+    with httpx.Client(auth=DPoPAuth(key, access_token=TOKEN, resource=base, clock=clock), timeout=10) as client:
         assert client.get(f"{base}/mcp").json() == {"jkt": their.dpop_jkt}
