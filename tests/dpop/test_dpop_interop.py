@@ -19,7 +19,7 @@ pytestmark = pytest.mark.requirement("HP-DPOP-24")
 NOW = FIXED_NOW
 TOKEN = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"
 
-# RFC 9449 §5 (token request proof) and §7.1 (resource request proof with ath): the key of RFC 9449 §4.1's example
+# RFC 9449 §4.1/§5 (Figure 2: token request proof) and §7.1 (resource request proof with ath); their key
 # and its RFC 7638 thumbprint as given in §6.1.
 RFC_JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 RFC_JWK = {"kty": "EC", "crv": "P-256", "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
