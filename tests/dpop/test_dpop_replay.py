@@ -113,3 +113,14 @@ def test_sqlite_cleanup_removes_only_expired(tmp_path: Path) -> None:
     store.unique("b", 50, NOW)
     assert store.cleanup(NOW + 10) == 1
     assert not store.unique("b", 50, NOW + 10)
+
+
+@pytest.mark.requirement("HP-DPOP-15")
+def test_memory_cache_purges_expired_keys_as_it_goes() -> None:
+    store = MemoryReplayCache(max_entries=1000, purge_every=4)
+    for i in range(8):
+        assert store.unique(f"old{i}", 10, NOW)
+    for i in range(4):
+        assert store.unique(f"new{i}", 10, NOW + 20)
+    assert len(store) == 4  # the 8 expired keys were dropped at the purge
+    assert not store.unique("new0", 10, NOW + 21)

@@ -251,3 +251,33 @@ def test_success_carries_a_fresh_nonce_where_required(app_factory) -> None:
     assert r.status_code == 200 and r.headers["dpop-nonce"] == nonce
     app, _, _ = app_factory({TOKEN: KEY.thumbprint})
     assert "dpop-nonce" not in rs_request(app, good(jti="fresh")).headers
+
+
+@pytest.mark.requirement("HP-DPOP-23")
+@pytest.mark.slow
+def test_hostile_raw_http_against_a_real_server(live_server) -> None:
+    """Raw bytes on a socket to a real uvicorn: binary values, hundreds of DPoP/Authorization headers, never 500."""
+    import socket
+    from urllib.parse import urlsplit
+
+    base, _, _ = live_server({TOKEN: KEY.thumbprint})
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    bodies = [
+        b"".join(b"DPoP: \xff\xfe\x80" + bytes([i]) + b"\r\n" for i in range(33, 233)),
+        b"".join(b"Authorization: DPoP t" + str(i).encode() + b"\r\n" for i in range(300)),
+        b"DPoP: " + b"A" * 60_000 + b"\r\nAuthorization: DPoP " + b"\x80" * 100 + b"\r\n",
+    ]
+    seen: list[int] = []
+    for extra in bodies:
+        for target in (b"POST /token", b"GET /mcp"):
+            with socket.create_connection((host, port), timeout=10) as sock:
+                sock.sendall(target + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n" + extra
+                             + b"\r\n")
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+            status = int(data.split(b" ", 2)[1])
+            expected = {400, 431} | ({401} if target == b"GET /mcp" else set() if b"DPoP:" in extra else {200})
+            seen.append(status)
+            assert status in expected, (target, status)
+    assert seen[:4] == [400, 401, 200, 401]  # these reached our code (not refused by the HTTP parser)
