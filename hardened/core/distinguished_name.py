@@ -18,7 +18,7 @@ import unicodedata
 
 from cryptography import x509
 
-__all__ = ["KNOWN_TYPES", "DistinguishedName", "DNSyntaxError", "dn_of_name", "parse_dn"]
+__all__ = ["KNOWN_TYPES", "DNSyntaxError", "DistinguishedName", "dn_of_name", "parse_dn"]
 
 #: RFC 4514 §3 short names, RFC 4519 / X.520 / PKCS #9 attribute types: descriptor -> OID (all case-ignore).
 KNOWN_TYPES: dict[str, str] = {

@@ -39,7 +39,7 @@ from hardened.web.client_cert_headers import (
     parse_xfcc,
 )
 
-__all__ = ["HeaderFormat", "ClientCertificateSource", "PresentedCertificate"]
+__all__ = ["ClientCertificateSource", "HeaderFormat", "PresentedCertificate"]
 
 HeaderFormat = Literal["rfc9440", "nginx", "xfcc"]
 Source = Literal["tls", "rfc9440", "nginx", "xfcc"]

@@ -129,7 +129,7 @@ def _xfcc_pairs(element: str) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for part in _split_outside_quotes(element, ";"):
         key, eq, raw = part.partition("=")
-        if not eq or not key or key.lower() in pairs and key.lower() not in ("uri", "dns"):
+        if not eq or not key or (key.lower() in pairs and key.lower() not in ("uri", "dns")):
             raise _bad("x-forwarded-client-cert", "pair syntax or repeated key")
         if raw.startswith('"'):
             if len(raw) < 2 or not raw.endswith('"'):
