@@ -80,7 +80,7 @@ def test_future_and_self_signed(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_bad_input_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     assert main(["init", str(tmp_path / "ca")]) == 0
     capsys.readouterr()
-    code, out, err = _run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
+    code, _out, err = _run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
     assert code == 1
     assert err.startswith("pki: error: ") and err.count("\n") == 1 and "Traceback" not in err
 
