@@ -8,7 +8,7 @@ Reuse them to fuzz your own deployment::
     def test_thumbprint(cert): ...
 
 - :func:`certificates`: leaf certificates with random subjects, SANs, validity and EC P-256 / Ed25519 / RSA keys,
-  issued by a per-process test CA (:func:`test_ca`).
+  issued by a per-process test CA (:func:`sample_ca`).
 - :func:`names`: ``x509.Name`` values with awkward characters (escapes, spaces, ``#``, Unicode, multi-valued RDNs).
 - :func:`forwarded_certificate_headers`: well-formed headers in each proxy format for a generated certificate.
 - :func:`header_noise`: arbitrary header values, including near misses of the well-formed ones.
@@ -43,8 +43,8 @@ __all__ = [
     "forwarded_certificate_headers",
     "header_noise",
     "names",
+    "sample_ca",
     "serve",
-    "test_ca",
     "xfcc_header",
 ]
 
@@ -57,7 +57,7 @@ _ATTRS = (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL
 
 
 @functools.cache
-def test_ca() -> CertificateAuthority:
+def sample_ca() -> CertificateAuthority:
     """One root + intermediate per process, valid from 2025 to 2035 (so ``FIXED_NOW`` is inside)."""
     root = CertificateAuthority.create_root("CN=hardened test root", not_before=_START - dt.timedelta(days=365))
     return root.create_intermediate("CN=hardened test issuing CA", not_before=_START - dt.timedelta(days=365))
@@ -86,11 +86,19 @@ def _value_for(oid: x509.ObjectIdentifier) -> st.SearchStrategy[str]:
     return st.one_of(_TEXT, tricky)
 
 
+@functools.lru_cache(maxsize=2048)
+def _issue(profile: str, name: x509.Name, sans: SubjectAltNames, start: dt.datetime, days: int, key_type: str,
+           key_index: int) -> IssuedCertificate:
+    """Memoised so that hypothesis replays of the same draw see the same (randomly signed) certificate."""
+    return sample_ca().issue(profile, name, sans=sans, not_before=start, days=days,
+                             private_key=_key(key_type, key_index))
+
+
 @st.composite
 def certificates(draw: st.DrawFn, *, profile: str = "agent", key_types: tuple[str, ...] = ("ec-p256", "ed25519"),
                  ) -> IssuedCertificate:
-    """A leaf issued by :func:`test_ca` with a random name, SANs and a validity window around ``FIXED_NOW``."""
-    key = _key(draw(st.sampled_from(key_types)), draw(st.integers(0, 3)))
+    """A leaf issued by :func:`sample_ca` with a random name, SANs and a validity window around ``FIXED_NOW``."""
+    key_type, key_index = draw(st.sampled_from(key_types)), draw(st.integers(0, 3))
     sans = SubjectAltNames(
         dns=tuple(draw(st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,8}(\.[a-z]{2,5}){1,2}", fullmatch=True),
                                 min_size=1, max_size=2))),
@@ -99,8 +107,7 @@ def certificates(draw: st.DrawFn, *, profile: str = "agent", key_types: tuple[st
         ip=tuple(draw(st.lists(st.ip_addresses().map(str), max_size=2))),
     )
     start = _START - dt.timedelta(days=draw(st.integers(1, 60)))
-    return test_ca().issue(profile, draw(names()), sans=sans, not_before=start, days=draw(st.integers(61, 400)),
-                           private_key=key)
+    return _issue(profile, draw(names()), sans, start, draw(st.integers(61, 400)), key_type, key_index)
 
 
 def der_of(cert: x509.Certificate) -> bytes:

@@ -49,8 +49,8 @@ def test_binding_accepts_only_the_bound_certificate(bound: IssuedCertificate, ot
     None, {}, {"jkt": "x" * 43}, {"x5t#S256": 7}, {"x5t#S256": "short"}, {"x5t#S256": "é" * 43}, "x5t#S256",
 ])
 def test_malformed_or_dual_confirmation_is_refused(cnf: object) -> None:
-    from hardened.testing.mtls import test_ca
-    cert = test_ca().certificate
+    from hardened.testing.mtls import sample_ca
+    cert = sample_ca().certificate
     with pytest.raises(InvalidToken):
         check_certificate_binding(cnf, cert)
     if isinstance(cnf, dict):
@@ -62,6 +62,6 @@ def test_malformed_or_dual_confirmation_is_refused(cnf: object) -> None:
 @given(st.dictionaries(st.sampled_from(["x5t#S256", "jkt", "other"]),
                        st.one_of(st.text(max_size=50), st.integers(), st.none())))
 def test_arbitrary_cnf_raises_only_invalid_token(cnf: dict) -> None:
-    from hardened.testing.mtls import test_ca
+    from hardened.testing.mtls import sample_ca
     with pytest.raises(InvalidToken):
-        check_certificate_binding(cnf, test_ca().certificate)
+        check_certificate_binding(cnf, sample_ca().certificate)

@@ -101,17 +101,17 @@ def test_self_signed_registered_and_unregistered(live_pki) -> None:
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
                         st.sampled_from(["keys", "x5c", "kty"]), inner, max_size=3), max_leaves=10))
 def test_arbitrary_jwks_raise_only_invalid_client(jwks: object) -> None:
-    from hardened.testing.mtls import test_ca
+    from hardened.testing.mtls import sample_ca
     with pytest.raises(InvalidClient):
-        check_self_signed_tls_client_auth(jwks, test_ca().certificate)
+        check_self_signed_tls_client_auth(jwks, sample_ca().certificate)
 
 
 @pytest.mark.requirement("HP-MTLS-04")
 @given(st.dictionaries(st.sampled_from([*SUBJECT_PARAMETERS, "client_name"]),
                        st.one_of(st.text(max_size=40), st.integers(), st.none()), max_size=3))
 def test_arbitrary_metadata_raises_only_ours(metadata: dict) -> None:
-    from hardened.testing.mtls import test_ca
+    from hardened.testing.mtls import sample_ca
     with contextlib.suppress(InvalidClientMetadata):
         tls_client_auth_subject(metadata)
     with contextlib.suppress(InvalidClient):
-        check_tls_client_auth(metadata, test_ca().certificate)
+        check_tls_client_auth(metadata, sample_ca().certificate)
