@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
+import contextlib
+import re
+from urllib.parse import quote, unquote
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -159,7 +161,12 @@ def test_arbitrary_values_never_crash_and_only_well_formed_parse(data: st.DataOb
         except InvalidRequest:
             continue
         got = result[0] if isinstance(result, tuple) else result
-        assert got == leaf  # a value that parses carries exactly the certificate it was made from
+        b64 = base64.b64encode(got.public_bytes(Encoding.DER)).decode()
+        # what parsed is exactly what the value encodes: canonical DER, canonical base64, nothing left over
+        if parser in (parse_client_cert, parse_client_cert_chain):
+            assert value.strip(" \t") == f":{b64}:"
+        else:
+            assert b64 in re.sub(r"\s", "", unquote(value))
 
 
 @pytest.mark.requirement("HP-MTLS-11")
@@ -167,10 +174,8 @@ def test_arbitrary_values_never_crash_and_only_well_formed_parse(data: st.DataOb
                                            b"x-ssl-client-cert", b"other"]),
                           st.binary(max_size=100)), max_size=4), st.sampled_from(FORMATS))
 def test_arbitrary_headers_from_the_proxy_raise_only_ours(headers: list, header_format: str) -> None:
-    try:
+    with contextlib.suppress(InvalidRequest, InvalidClient):
         _source(header_format).extract(_scope(headers))
-    except (InvalidRequest, InvalidClient):
-        pass
 
 
 @pytest.mark.requirement("HP-MTLS-09")
