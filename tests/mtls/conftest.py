@@ -3,13 +3,25 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
+from hardened.core.mtls import check_certificate_binding, check_self_signed_tls_client_auth, check_tls_client_auth
+from hardened.errors import InvalidClient, OAuthError
+from hardened.web.client_cert import ClientCertificateSource
+from hardened.web.errors import oauth_error_response, resource_error_response
+from hardened.web.tls_server import client_tls_context
 from pki.ca import CertificateAuthority, IssuedCertificate, SubjectAltNames, self_signed_certificate
+from pki.verify import TrustAnchors, verify_client_chain
 
 AGENT_SANS = SubjectAltNames(uri=("https://agents.example/a1",), dns=("a1.agents.example",), ip=("10.1.2.3",),
                              email=("Ops@Agents.Example",))
@@ -61,3 +73,72 @@ def live_pki(tmp_path_factory: pytest.TempPathFactory) -> LivePKI:
     }
     paths = {name: issued.write(directory, name) for name, issued in certs.items()}
     return LivePKI(directory, root, inter, certs, paths)
+
+
+def auth_app(live: LivePKI, source: ClientCertificateSource) -> FastAPI:
+    """A stand-in for the AS and a resource server, wired as they will be (RFC 8705 §2 and §3).
+
+    ``/token?client_id=`` authenticates a registered client (tls_client_auth or self_signed_tls_client_auth)
+    and answers the ``cnf`` a token would carry; ``/resource`` checks a token's ``cnf`` against the certificate.
+    """
+    anchors = TrustAnchors.load([live.anchors_file])
+    known_intermediates = (live.intermediate.certificate,)  # Python 3.11 ssl gives only the peer's leaf
+    self_signed = live.certs["self_signed"].certificate
+    clients = {
+        "dn": {"token_endpoint_auth_method": "tls_client_auth", "tls_client_auth_subject_dn": "CN=agent-1,O=Example"},
+        "uri": {"token_endpoint_auth_method": "tls_client_auth",
+                "tls_client_auth_san_uri": "https://agents.example/a1"},
+        "self": {"token_endpoint_auth_method": "self_signed_tls_client_auth", "jwks": {"keys": [{
+            "kty": "EC", "x5c": [base64.b64encode(self_signed.public_bytes(Encoding.DER)).decode()]}]}},
+    }
+    app = FastAPI()
+
+    @app.get("/token")
+    def token(request: Request, client_id: str) -> Response:
+        try:
+            presented = source.extract(request)
+            client = clients.get(client_id)
+            if client is None:
+                raise InvalidClient("unknown client")
+            cert = presented.certificate if presented else None
+            if client["token_endpoint_auth_method"] == "self_signed_tls_client_auth":
+                check_self_signed_tls_client_auth(client["jwks"], cert)
+            else:
+                if presented is None:
+                    raise InvalidClient("client certificate required")
+                verify_client_chain(cert, [*presented.intermediates, *known_intermediates], anchors=anchors,
+                                    now=time.time())
+                check_tls_client_auth(client, cert)
+        except OAuthError as err:
+            return oauth_error_response(err)
+        return JSONResponse({"client_id": client_id, "cnf": {"x5t#S256": presented.thumbprint},
+                             "source": presented.source})
+
+    @app.get("/resource")
+    def resource(request: Request, bound_to: str) -> Response:
+        try:
+            presented = source.extract(request)
+            check_certificate_binding({"x5t#S256": bound_to}, presented.certificate if presented else None)
+        except OAuthError as err:
+            return resource_error_response(err, schemes=["Bearer"])
+        return JSONResponse({"ok": True})
+
+    return app
+
+
+def tls_client(live: LivePKI, name: str | None) -> httpx.Client:
+    """An httpx client trusting the live root, presenting the certificate ``name`` (leaf + intermediates)."""
+    paths = live.paths[name] if name else None
+    context = client_tls_context(ca_file=live.anchors_file, certfile=paths["chain"] if paths else None,
+                                 keyfile=paths["key"] if paths else None)
+    return httpx.Client(verify=context, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def make_auth_app(live_pki: LivePKI):
+    return lambda source: auth_app(live_pki, source)
+
+
+@pytest.fixture(scope="session")
+def make_tls_client(live_pki: LivePKI):
+    return lambda name: tls_client(live_pki, name)
