@@ -3,9 +3,10 @@
 nginx asks for a client certificate without judging it (``ssl_verify_client optional_no_ca``) and forwards
 ``$ssl_client_escaped_cert`` from its own source address 127.0.0.2 (``proxy_bind``) to a uvicorn backend that
 trusts only that address. Trust (chain to our anchors, or a registered self-signed certificate) and the subject
-match are the app's decisions, as with direct TLS. A forged header sent straight to the
-backend (from 127.0.0.1) is refused. ``optional_no_ca`` waives only the CA check: nginx itself refuses expired,
-not yet valid and wrong-purpose certificates (400) before the app sees them. nginx writes nothing outside tmp_path (``-p``, ``-e``, temp paths, pid).
+match are the app's decisions, as with direct TLS. A forged header sent straight to the backend (from
+127.0.0.1) is refused. ``optional_no_ca`` waives only the CA check: nginx itself refuses expired, not yet valid
+and wrong-purpose certificates (400) before the app sees them. nginx writes nothing outside tmp_path (``-p``,
+``-e stderr``, temp paths and pid file in the config).
 """
 
 from __future__ import annotations
