@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.x509 import verification
 
-from hardened.core.mtls import certificate_thumbprint
+from hardened.core.mtls import certificate_thumbprint, check_tls_client_auth
 from hardened.errors import InvalidClient
 from pki.profiles import PkiError, key_type_of
 
@@ -28,6 +29,7 @@ __all__ = [
     "ChainPolicy",
     "TrustAnchors",
     "VerifiedChain",
+    "authenticate_tls_client",
     "certificate_info",
     "verify_client_chain",
     "verify_server_chain",
@@ -171,3 +173,15 @@ def certificate_info(cert: x509.Certificate) -> dict[str, object]:
         "key": key,
         "x5t#S256": certificate_thumbprint(cert),
     }
+
+
+def authenticate_tls_client(cert: x509.Certificate | None, intermediates: Sequence[x509.Certificate],
+                            metadata: Mapping[str, Any], *, anchors: TrustAnchors, now: float,
+                            policy: ChainPolicy = ChainPolicy()) -> VerifiedChain:
+    """RFC 8705 §2.1 in one call for the AS: chain to the anchors (clientAuth, validity, depth), then the
+    registered subject (exactly one of the five ``tls_client_auth_*`` parameters). ``InvalidClient`` otherwise."""
+    if cert is None:
+        raise InvalidClient("client certificate required (tls_client_auth)")
+    verified = verify_client_chain(cert, intermediates, anchors=anchors, now=now, policy=policy)
+    check_tls_client_auth(metadata, cert)
+    return verified

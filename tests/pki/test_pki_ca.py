@@ -201,3 +201,22 @@ def test_validity_window_is_explicit_and_bounded(root: CertificateAuthority) -> 
         root.issue("agent", "not a dn", sans=AGENT_SANS, not_before=START)
     cert = root.issue("agent", "CN=a", sans=AGENT_SANS, not_before=START, days=1).certificate
     assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=1)
+
+
+@pytest.mark.requirement("HP-MTLS-07")
+def test_authenticate_tls_client_chain_then_subject(root: CertificateAuthority,
+                                                   intermediate: CertificateAuthority) -> None:
+    from pki.verify import authenticate_tls_client
+    anchors = TrustAnchors((root.certificate,))
+    leaf = intermediate.issue("agent", "CN=a1,O=Example", sans=AGENT_SANS, not_before=START, days=60).certificate
+    metadata = {"tls_client_auth_subject_dn": "CN=a1,O=Example"}
+    verified = authenticate_tls_client(leaf, [intermediate.certificate], metadata, anchors=anchors, now=FIXED_NOW)
+    assert verified.leaf == leaf
+    for cert, inters, meta, now in (
+        (leaf, [intermediate.certificate], {"tls_client_auth_subject_dn": "O=Example,CN=a1"}, FIXED_NOW),
+        (leaf, [intermediate.certificate], metadata, START.timestamp() + 61 * DAY),
+        (leaf, [], metadata, FIXED_NOW),
+        (None, [], metadata, FIXED_NOW),
+    ):
+        with pytest.raises(InvalidClient):
+            authenticate_tls_client(cert, inters, meta, anchors=anchors, now=now)
