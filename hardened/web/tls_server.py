@@ -6,8 +6,9 @@ them in the ASGI scope. :class:`H11TLSProtocol` is its h11 protocol plus the ASG
 ``scope["extensions"]["tls"]`` (``client_cert_chain``, ``client_cert_name``, ``tls_version``, ``cipher_suite``)
 to every request of that connection. :func:`mtls_server_config` builds the ``uvicorn.Config``.
 
-Python 3.11's ``ssl`` gives only the peer's leaf certificate (``getpeercert(binary_form=True)``), so
-``client_cert_chain`` holds the leaf; intermediates are the ones the verifying side knows.
+``client_cert_chain`` is the chain as the client sent it (leaf first): ``SSLObject.get_unverified_chain()``
+(public from Python 3.13, present but private in 3.10-3.12 as ``_sslobj.get_unverified_chain``); where neither
+exists it falls back to the leaf alone (``getpeercert(binary_form=True)``).
 
 OpenSSL verifies the chain during the handshake against ``client_ca_files`` at the wall-clock time; the app
 verifies again with ``pki.verify`` (EKU, depth, its own clock) and matches the client's registration. For
@@ -43,6 +44,7 @@ def tls_extension(transport: asyncio.BaseTransport) -> dict[str, Any] | None:
     if ssl_object is None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
+    chain = _peer_chain(ssl_object) if der else []
     name = None
     if der:
         try:
@@ -52,12 +54,26 @@ def tls_extension(transport: asyncio.BaseTransport) -> dict[str, Any] | None:
     cipher = ssl_object.cipher()
     return {
         "server_cert": None,
-        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_chain": chain,
         "client_cert_name": name,
         "client_cert_error": None,
         "tls_version": _TLS_VERSIONS.get(ssl_object.version() or ""),
         "cipher_suite": _CIPHER_SUITES.get(cipher[0]) if cipher else None,
     }
+
+
+def _peer_chain(ssl_object: ssl.SSLObject) -> list[str]:
+    """The certificates the peer sent, as PEM strings, leaf first."""
+    leaf = ssl.DER_cert_to_PEM_cert(ssl_object.getpeercert(binary_form=True))
+    getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_unverified_chain", None)
+    if getter is None:
+        return [leaf]
+    try:
+        sent = [ssl.DER_cert_to_PEM_cert(ssl.PEM_cert_to_DER_cert(c.public_bytes())) for c in getter() or []]
+    except (AttributeError, TypeError, ValueError, ssl.SSLError):
+        return [leaf]
+    return sent if sent and sent[0] == leaf else [leaf]
 
 
 class TLSExtensionApp:

@@ -82,7 +82,7 @@ def auth_app(live: LivePKI, source: ClientCertificateSource) -> FastAPI:
     and answers the ``cnf`` a token would carry; ``/resource`` checks a token's ``cnf`` against the certificate.
     """
     anchors = TrustAnchors.load([live.anchors_file])
-    known_intermediates = (live.intermediate.certificate,)  # Python 3.11 ssl gives only the peer's leaf
+    known_intermediates = (live.intermediate.certificate,)  # nginx forwards only the leaf
     self_signed = live.certs["self_signed"].certificate
     clients = {
         "dn": {"token_endpoint_auth_method": "tls_client_auth", "tls_client_auth_subject_dn": "CN=agent-1,O=Example"},
@@ -106,13 +106,13 @@ def auth_app(live: LivePKI, source: ClientCertificateSource) -> FastAPI:
             else:
                 if presented is None:
                     raise InvalidClient("client certificate required")
-                verify_client_chain(cert, [*presented.intermediates, *known_intermediates], anchors=anchors,
-                                    now=time.time())
+                extra = known_intermediates if presented.source == "nginx" else ()
+                verify_client_chain(cert, [*presented.intermediates, *extra], anchors=anchors, now=time.time())
                 check_tls_client_auth(client, cert)
         except OAuthError as err:
             return oauth_error_response(err)
         return JSONResponse({"client_id": client_id, "cnf": {"x5t#S256": presented.thumbprint},
-                             "source": presented.source})
+                             "source": presented.source, "intermediates": len(presented.intermediates)})
 
     @app.get("/resource")
     def resource(request: Request, bound_to: str) -> Response:

@@ -46,7 +46,8 @@ def test_good_client_is_authenticated_and_bound(live_pki, make_tls_client, base_
     response = _token(make_tls_client, base_url, "good", client_id)
     assert response.status_code == 200, response.text
     thumbprint = certificate_thumbprint(live_pki.certs["good"].certificate)
-    assert response.json() == {"client_id": client_id, "cnf": {"x5t#S256": thumbprint}, "source": "tls"}
+    assert response.json() == {"client_id": client_id, "cnf": {"x5t#S256": thumbprint}, "source": "tls",
+                               "intermediates": 1}  # the chain the client sent, through the ASGI TLS extension
 
 
 @pytest.mark.requirement("HP-MTLS-02")
@@ -85,6 +86,7 @@ def test_self_signed_registered_and_unregistered(live_pki, make_tls_client, base
     response = _token(make_tls_client, base_url, "self_signed", "self")
     assert response.status_code == 200
     assert response.json()["cnf"]["x5t#S256"] == certificate_thumbprint(live_pki.certs["self_signed"].certificate)
+    assert response.json()["intermediates"] == 0
     response = _token(make_tls_client, base_url, "self_signed_other", "self")  # passes TLS, not registered
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
