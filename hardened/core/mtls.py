@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -107,6 +108,13 @@ def _check_value(kind: SubjectKind, value: str) -> None:
         raise InvalidClientMetadata("tls_client_auth_san_email is not an email address")
 
 
+def _well_formed_text(kind: SubjectKind, value: str) -> bool:
+    """SAN values are IA5String (RFC 5280 §4.2.1.6): printable ASCII. A DN may hold any Unicode but controls."""
+    if kind != "subject_dn":
+        return value.isascii() and value.isprintable()
+    return not any(unicodedata.category(c) in ("Cc", "Cs") for c in value)
+
+
 def tls_client_auth_subject(metadata: Mapping[str, Any]) -> TLSClientAuthSubject:
     """RFC 8705 §2.1.2: exactly one of the five parameters, a non-empty bounded string of its syntax."""
     present = [name for name in SUBJECT_PARAMETERS if name in metadata]
@@ -114,9 +122,9 @@ def tls_client_auth_subject(metadata: Mapping[str, Any]) -> TLSClientAuthSubject
         raise InvalidClientMetadata("tls_client_auth needs exactly one of " + ", ".join(SUBJECT_PARAMETERS))
     name = present[0]
     value = metadata[name]
-    if not isinstance(value, str) or not 0 < len(value) <= _MAX_VALUE or not value.isprintable():
-        raise InvalidClientMetadata(f"{name} must be a non-empty printable string")
     kind = SUBJECT_PARAMETERS[name]
+    if not isinstance(value, str) or not 0 < len(value) <= _MAX_VALUE or not _well_formed_text(kind, value):
+        raise InvalidClientMetadata(f"{name} must be a non-empty printable string")
     _check_value(kind, value)
     return TLSClientAuthSubject(kind, value)
 

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hardened.core.distinguished_name import dn_of_name
 from hardened.core.mtls import (
     SUBJECT_PARAMETERS,
     check_self_signed_tls_client_auth,
@@ -17,6 +18,7 @@ from hardened.core.mtls import (
     tls_client_auth_subject,
 )
 from hardened.errors import InvalidClient, InvalidClientMetadata
+from hardened.testing.mtls import certificates
 
 
 def _x5c(*certs) -> dict:
@@ -115,3 +117,21 @@ def test_arbitrary_metadata_raises_only_ours(metadata: dict) -> None:
         tls_client_auth_subject(metadata)
     with contextlib.suppress(InvalidClient):
         check_tls_client_auth(metadata, sample_ca().certificate)
+
+
+@pytest.mark.requirement("HP-MTLS-05")
+@pytest.mark.requirement("HP-MTLS-06")
+@given(certificates(), certificates())
+def test_any_certificate_matches_its_own_subject_and_sans(issued, other) -> None:
+    from cryptography import x509
+    cert = issued.certificate
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    registrations = [{"tls_client_auth_subject_dn": cert.subject.rfc4514_string()}]
+    registrations += [{"tls_client_auth_san_dns": v.upper()} for v in san.get_values_for_type(x509.DNSName)]
+    registrations += [{"tls_client_auth_san_uri": v} for v in san.get_values_for_type(x509.UniformResourceIdentifier)]
+    registrations += [{"tls_client_auth_san_ip": str(v)} for v in san.get_values_for_type(x509.IPAddress)]
+    for metadata in registrations:
+        check_tls_client_auth(metadata, cert)
+    if dn_of_name(other.certificate.subject) != dn_of_name(cert.subject):
+        with pytest.raises(InvalidClient):
+            check_tls_client_auth(registrations[0], other.certificate)
