@@ -124,3 +124,23 @@ def test_tls_configuration_mistakes_fail_at_start_up(live_pki, tmp_path) -> None
     with pytest.raises(ConfigurationError):
         mtls_server_config(None, certfile=paths["chain"], keyfile=paths["key"], client_ca_files=[paths["chain"]],
                            client_cert="none")
+
+
+@pytest.mark.requirement("HP-MTLS-09")
+def test_no_tls_extension_on_plain_http(live_pki, make_tls_client) -> None:
+    """ASGI TLS extension 0.2: forbidden for non-TLS connections; the protocol adds it only over TLS."""
+    import uvicorn
+
+    from hardened.web.tls_server import H11TLSProtocol
+
+    seen: list[dict] = []
+
+    async def app(scope, receive, send) -> None:
+        seen.append(dict(scope.get("extensions") or {}))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=H11TLSProtocol, lifespan="off", log_level="critical")
+    with serve(config) as port:
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 204
+    assert seen and "tls" not in seen[0]
