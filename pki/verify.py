@@ -35,7 +35,8 @@ __all__ = [
     "verify_server_chain",
 ]
 
-#: A leaf, at most one intermediate and the root by default (RFC 5280 §6.1: max_path_length).
+#: At most two intermediate CAs between the leaf and the trust anchor (enterprise PKIs often have a policy CA
+#: and an issuing CA); ``pki`` itself uses at most one. cryptography's ``max_chain_depth`` counts intermediates.
 DEFAULT_MAX_DEPTH = 2
 MAX_PRESENTED_INTERMEDIATES = 4
 
@@ -78,7 +79,7 @@ class TrustAnchors:
 
 @dataclass(frozen=True)
 class ChainPolicy:
-    """RFC 5280 §6.1 inputs beyond the anchors: maximum depth (intermediates between leaf and anchor + 1)."""
+    """RFC 5280 §6.1 inputs beyond the anchors: ``max_depth`` = most intermediate CAs between leaf and anchor."""
 
     max_depth: int = DEFAULT_MAX_DEPTH
 
@@ -148,7 +149,7 @@ def _eku(cert: x509.Certificate) -> list[str]:
         ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return []
-    return [oid._name or oid.dotted_string for oid in ext]
+    return [getattr(oid, "_name", None) or oid.dotted_string for oid in ext]
 
 
 def certificate_info(cert: x509.Certificate) -> dict[str, object]:

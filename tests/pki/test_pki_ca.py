@@ -122,6 +122,8 @@ def test_depth_is_limited(root: CertificateAuthority, intermediate: CertificateA
     with pytest.raises(InvalidClient):
         verify_client_chain(leaf, [intermediate.certificate], anchors=anchors, now=FIXED_NOW,
                             policy=ChainPolicy(max_depth=0))
+    assert verify_client_chain(leaf, [intermediate.certificate], anchors=anchors, now=FIXED_NOW,
+                               policy=ChainPolicy(max_depth=1)).leaf == leaf
     with pytest.raises(InvalidClient):
         verify_client_chain(leaf, [intermediate.certificate] * 5, anchors=anchors, now=FIXED_NOW)
 
