@@ -11,10 +11,12 @@ and wrong-purpose certificates (400) before the app sees them. nginx writes noth
 
 from __future__ import annotations
 
+import os
 import selectors
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -66,19 +68,31 @@ def _free_port() -> int:
 
 
 def _wait_until_listening(process: subprocess.Popen, deadline: float) -> None:
-    """nginx logs getrlimit (ngx_os_status) after ngx_init_cycle has opened its listening sockets."""
+    """nginx logs getrlimit (ngx_os_status) after ngx_init_cycle has opened its listening sockets.
+
+    Reads the raw pipe (os.read), so that no line waits in a Python buffer while select() blocks.
+    """
     assert process.stderr is not None
+    fd = process.stderr.fileno()
     selector = selectors.DefaultSelector()
-    selector.register(process.stderr, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
     seen = b""
-    while b"getrlimit" not in seen:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not selector.select(remaining):
-            raise RuntimeError(f"nginx did not start: {seen.decode(errors='replace')}")
-        line = process.stderr.readline()
-        if not line:
-            raise RuntimeError(f"nginx exited: {seen.decode(errors='replace')}")
-        seen += line
+    try:
+        while b"getrlimit" not in seen:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise RuntimeError(f"nginx did not start: {seen.decode(errors='replace')}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError(f"nginx exited: {seen.decode(errors='replace')}")
+            seen += chunk
+    finally:
+        selector.close()
+
+
+def _drain(fd: int) -> None:
+    while os.read(fd, 65536):
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +110,12 @@ def proxy_url(live_pki, make_auth_app, tmp_path_factory) -> Iterator[tuple[str, 
             source=PROXY_SOURCE, backend=backend_port))
         process = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", "stderr"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        fd = process.stderr.fileno()
         try:
             _wait_until_listening(process, time.monotonic() + 15)
+            # keep draining nginx's log so that a full pipe never blocks it
+            threading.Thread(target=_drain, args=(fd,), daemon=True).start()
             yield f"https://127.0.0.1:{port}", f"http://127.0.0.1:{backend_port}"
         finally:
             process.terminate()
