@@ -55,8 +55,9 @@ def cmd_init(ns: argparse.Namespace) -> int:
                                          key_type=ns.key_type)
         inter.save(directory, "intermediate")
         print(f"intermediate  {directory / 'intermediate.pem'}  {inter.certificate.subject.rfc4514_string()}")
-    elif (directory / "intermediate.pem").exists():
-        (directory / "intermediate.pem").unlink()
+    else:  # a replaced CA keeps no stale intermediate
+        for stale in ("intermediate.pem", "intermediate.key", "intermediate-chain.pem"):
+            (directory / stale).unlink(missing_ok=True)
     print(f"trust anchors {directory / 'trust-anchors.pem'}")
     return 0
 

@@ -94,3 +94,20 @@ def test_help_and_usage_errors_through_the_console_script(tmp_path: Path) -> Non
         assert "Traceback" not in done.stderr
         if code == 0:
             assert "usage: pki" in done.stdout
+
+
+@pytest.mark.requirement("HP-PKI-09")
+def test_force_replaces_the_ca_and_drops_a_stale_intermediate(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    ca = tmp_path / "ca"
+    assert main(["init", str(ca), "--intermediate"]) == 0
+    old_root = (ca / "root.pem").read_bytes()
+    assert main(["init", str(ca)]) == 1
+    assert (ca / "root.pem").read_bytes() == old_root
+    assert main(["init", str(ca), "--force", "--subject", "CN=New Root"]) == 0
+    assert (ca / "root.pem").read_bytes() != old_root and not (ca / "intermediate.pem").exists()
+    assert not (ca / "intermediate.key").exists()
+    assert main(["issue", "--ca", str(ca), "--subject", "CN=a", "--san-dns", "a.example", "--out", str(tmp_path)]) == 0
+    issued = x509.load_pem_x509_certificate((tmp_path / "a.pem").read_bytes())
+    assert issued.issuer == x509.Name.from_rfc4514_string("CN=New Root")
+    capsys.readouterr()
