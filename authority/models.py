@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-__all__ = ["ID_PATTERN", "OrganisationIn", "RevocationIn", "RotateIn", "SignIn", "SoftwareIn", "SuspendIn"]
+__all__ = ["ID_PATTERN", "KID_PATTERN", "OrganisationIn", "RevocationIn", "RotateIn", "SignIn", "SoftwareIn", "SuspendIn"]
 
-ID_PATTERN = r"^[A-Za-z0-9._~:-]{1,128}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,127}$"
+#: RFC 7638 thumbprints (our kids) and statement jtis are base64url.
+KID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=2048)]

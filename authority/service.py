@@ -84,6 +84,7 @@ class Authority:
         check_issuer(issuer)
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         store = SQLiteRegistryStore(data_dir / DB_FILE)
+        (data_dir / DB_FILE).chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
         if store.get_meta("issuer") is not None:
             raise Conflict(f"{data_dir} already holds an authority")
         token = secrets.token_urlsafe(32)  # 256 bits
@@ -253,6 +254,12 @@ class Authority:
         """RFC 7517 §5: active and retiring public keys (retired ones are gone)."""
         published = [self.signing_key(k.kid).public_key for k in self.store.keys() if k.state != "retired"]
         return KeySet(published).to_jwks()
+
+    def verify_audit(self) -> dict[str, Any]:
+        """Check the audit hash chain; ``head`` is the last entry's hash, to note down outside the data folder."""
+        check = self.store.verify_audit().to_json()
+        last = self.store.audit_log(after=max(check["entries"] - 1, 0), limit=1) if check["ok"] else []
+        return {**check, "head": last[-1].hash if last else None}
 
     def close(self) -> None:
         self.store.close()
