@@ -19,7 +19,16 @@ from fastapi import Body, Depends, FastAPI, Path, Query, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authority.models import ID_PATTERN, KID_PATTERN, OrganisationIn, RevocationIn, RotateIn, SignIn, SoftwareIn, SuspendIn
+from authority.models import (
+    ID_PATTERN,
+    KID_PATTERN,
+    OrganisationIn,
+    RevocationIn,
+    RotateIn,
+    SignIn,
+    SoftwareIn,
+    SuspendIn,
+)
 from authority.records import RegistryError
 from authority.service import Authority
 from hardened.errors import InvalidToken
@@ -178,7 +187,7 @@ def _control_routes(app: FastAPI, authority: Authority, op: Any) -> None:
 
     @app.get("/admin/keys")
     def keys(actor: str = op) -> Response:
-        return _json({"keys": [k.to_json() for k in authority.store.keys()]})
+        return _json({"keys": [k.to_json() for k in authority.store.signing_keys()]})
 
     @app.post("/admin/keys/rotate")
     def rotate(body: Annotated[RotateIn | None, Body()] = None, actor: str = op) -> Response:

@@ -79,7 +79,7 @@ class LocalBackend:
         return self.a.retire(kid, actor=self.actor).to_json()
 
     def list_keys(self) -> list[dict[str, Any]]:
-        return [k.to_json() for k in self.a.store.keys()]
+        return [k.to_json() for k in self.a.store.signing_keys()]
 
     def audit(self, after: int, limit: int) -> list[dict[str, Any]]:
         return [e.to_json() for e in self.a.store.audit_log(after=after, limit=limit)]

@@ -29,7 +29,7 @@ from hardened.errors import HardenedError, JoseError, OAuthError
 
 __all__ = ["main"]
 
-TOKEN_ENV = "AUTHORITY_ADMIN_TOKEN"
+TOKEN_ENV = "AUTHORITY_ADMIN_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 
 
 def _out(value: Any) -> None:

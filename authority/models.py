@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-__all__ = ["ID_PATTERN", "KID_PATTERN", "OrganisationIn", "RevocationIn", "RotateIn", "SignIn", "SoftwareIn", "SuspendIn"]
+__all__ = [
+    "ID_PATTERN", "KID_PATTERN", "OrganisationIn", "RevocationIn", "RotateIn", "SignIn", "SoftwareIn", "SuspendIn",
+]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,127}$"
 #: RFC 7638 thumbprints (our kids) and statement jtis are base64url.
@@ -49,7 +51,7 @@ class SoftwareIn(_Input):
     jwks_uri: Uri | None = None
     scope: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
     token_endpoint_auth_method: Literal["private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"] = (
-        "private_key_jwt")
+        "private_key_jwt")  # noqa: S105
     grant_types: list[Literal["authorization_code", "refresh_token",
                               "urn:ietf:params:oauth:grant-type:token-exchange"]] = Field(
         default_factory=lambda: ["authorization_code"], min_length=1, max_length=3)

@@ -180,7 +180,7 @@ class Authority:
         return self._keys[kid]
 
     def active_key(self) -> SigningKey:
-        active = [k for k in self.store.keys() if k.state == "active"]
+        active = [k for k in self.store.signing_keys() if k.state == "active"]
         if len(active) != 1:
             raise RegistryError("the registry has no single active signing key")
         return self.signing_key(active[0].kid)
@@ -252,7 +252,7 @@ class Authority:
 
     def jwks(self) -> dict[str, Any]:
         """RFC 7517 §5: active and retiring public keys (retired ones are gone)."""
-        published = [self.signing_key(k.kid).public_key for k in self.store.keys() if k.state != "retired"]
+        published = [self.signing_key(k.kid).public_key for k in self.store.signing_keys() if k.state != "retired"]
         return KeySet(published).to_jwks()
 
     def verify_audit(self) -> dict[str, Any]:

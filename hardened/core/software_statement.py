@@ -70,7 +70,7 @@ class SoftwareStatementPolicy:
             ClaimsPolicy(max_future_skew=self.max_future_skew)
         except JoseError as exc:
             raise ValueError(exc.description) from None
-        if not (0 < self.max_lifetime and 0 < self.max_age and 0 < self.max_payload <= self.max_token):
+        if self.max_lifetime <= 0 or self.max_age <= 0 or not 0 < self.max_payload <= self.max_token:
             raise ValueError("statement lifetime, age and size limits must be positive")
         if not set(self.accepted_tiers) <= set(TIERS):
             raise ValueError(f"accepted_tiers must be drawn from {TIERS}")
