@@ -201,7 +201,7 @@ class Authority:
 
         def build(idx: int) -> StatementRecord:
             nonlocal token
-            jti = secrets.token_urlsafe(24)
+            jti = "s" + secrets.token_urlsafe(24)  # 192 random bits; never starts with '-' (CLI arguments)
             claims = build_statement_claims(issuer=self.issuer, org=org, software=software, jti=jti, iat=iat,
                                             exp=iat + ttl, idx=idx, status_uri=self.status_list_uri)
             check_statement_claims(claims)

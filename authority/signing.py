@@ -43,5 +43,9 @@ def load_key(keys_dir: Path, kid: str) -> SigningKey:
 
 
 def generate_key(alg: str) -> SigningKey:
-    """A fresh key; its ``kid`` is the RFC 7638 thumbprint of the public key."""
-    return SigningKey.generate(alg)
+    """A fresh key; its ``kid`` is the RFC 7638 thumbprint of the public key, never starting with '-' (so that
+    operators can pass it to the CLI as an argument)."""
+    key = SigningKey.generate(alg)
+    while key.kid.startswith("-"):
+        key = SigningKey.generate(alg)
+    return key

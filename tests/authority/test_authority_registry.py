@@ -40,7 +40,7 @@ def test_statements_are_signed_with_the_active_key(authority: Authority) -> None
     hdr = header(token)
     assert hdr == {"alg": "ES256", "typ": Typ.SOFTWARE_STATEMENT, "kid": authority.active_key().kid}
     verified = verify_with_jwks(authority, token)
-    assert verified.jti == record.jti and len(record.jti) == 32  # 24 random bytes, base64url
+    assert verified.jti == record.jti and len(record.jti) == 33  # "s" + 24 random bytes, base64url
     assert verified.exp - verified.iat == 3600
     assert verified.metadata.org_name == "Acme Trading Ltd" and verified.metadata.status.idx == record.idx
     assert authority.store.statement(record.jti).claims == verified.claims
