@@ -45,7 +45,7 @@ def serve(app, sock: socket.socket) -> Iterator[str]:
     thread.start()
     assert server.ready.wait(15), "server did not start"
     try:
-        yield "http://127.0.0.1:%d" % sock.getsockname()[1]
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(15)
@@ -85,7 +85,7 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     """A real authority service on 127.0.0.1 (wall clock: real HTTP clients and caches read it)."""
     sock = loopback_socket()
-    issuer = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
     auth, token = Authority.init(tmp_path / "live", issuer=issuer, clock=SystemClock())
     with serve(create_app(auth), sock) as url:
         yield Live(url, token, auth)

@@ -134,7 +134,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("argv", BAD_INPUTS, ids=lambda a: " ".join(a)[:40])
 def test_bad_input_is_one_clear_line(data: Path, capsys, argv: list[str]) -> None:
     ok(capsys, "--data-dir", str(data), "org", "add", "--id", "acme", "--name", "Acme")
-    code, out, err = run(capsys, "--data-dir", str(data), *argv)
+    code, _, err = run(capsys, "--data-dir", str(data), *argv)
     assert code in (1, 2)
     assert "error:" in err and len(err.strip().splitlines()) <= 3
 

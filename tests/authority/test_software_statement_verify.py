@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import pytest
@@ -42,7 +43,8 @@ def verify(token, *, trusted=TRUSTED, policy=POLICY, now=NOW) -> VerifiedSoftwar
 def test_valid_statements_are_accepted_and_typed(claims: dict) -> None:
     verified = verify(ES.sign(claims))
     meta = verified.metadata
-    assert (verified.issuer, verified.jti, verified.kid, verified.alg) == (ES.issuer, claims["jti"], ES.key.kid, "ES256")
+    assert (verified.issuer, verified.jti, verified.kid) == (ES.issuer, claims["jti"], ES.key.kid)
+    assert verified.alg == "ES256"
     assert (verified.iat, verified.exp) == (float(claims["iat"]), float(claims["exp"]))
     assert meta.software_id == claims["software_id"] and meta.org_id == claims["org_id"]
     assert meta.redirect_uris == tuple(claims["redirect_uris"]) and meta.scopes == tuple(claims["scope"].split())
@@ -176,10 +178,8 @@ def test_arbitrary_input_raises_only_our_errors(value) -> None:
                               | st.text(max_size=20) | st.lists(st.text(max_size=5), max_size=3) | st.booleans(),
                               max_size=20))
 def test_arbitrary_claims_raise_only_our_errors(claims: dict) -> None:
-    try:
+    with contextlib.suppress(InvalidSoftwareStatement, UnapprovedSoftwareStatement):
         verify(ES.sign({**ES.base_claims(), **claims}))
-    except (InvalidSoftwareStatement, UnapprovedSoftwareStatement):
-        pass
 
 
 @pytest.mark.requirement("HP-SS-01")
