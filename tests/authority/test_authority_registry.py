@@ -203,3 +203,21 @@ def test_issuer_and_initialisation_checks(tmp_path) -> None:
     Authority.init(tmp_path / "y", issuer="https://a.example")
     with pytest.raises(Conflict):
         Authority.init(tmp_path / "y", issuer="https://a.example")
+
+
+@pytest.mark.requirement("HP-AUTH-03")
+def test_software_update_changes_later_statements(authority: Authority) -> None:
+    _, before = authority.sign("acme-agent", ttl=None, actor="t")
+    updated = authority.update_software("acme-agent", software_spec(scope="trade:read", software_version="2.0"),
+                                        actor="t")
+    assert updated.metadata["scope"] == "trade:read" and updated.created_at <= updated.updated_at
+    _, after = authority.sign("acme-agent", ttl=None, actor="t")
+    assert verify_with_jwks(authority, before).metadata.scope == "trade:read trade:write"
+    assert verify_with_jwks(authority, after).metadata.software_version == "2.0"
+    authority.create_organisation(OrganisationIn(org_id="other", name="Other"), actor="t")
+    with pytest.raises(Conflict):
+        authority.update_software("acme-agent", software_spec(org_id="other"), actor="t")
+    with pytest.raises(NotFound):
+        authority.update_software("ghost", software_spec(software_id=None), actor="t")
+    assert [e.action for e in authority.store.audit_log()][-3:] == ["software.update", "statement.issue",
+                                                                     "organisation.create"]
