@@ -74,6 +74,7 @@ class Authority:
         self.issuer = issuer
         self.policy = AuthorityPolicy.model_validate_json(policy)
         self._keys: dict[str, SigningKey] = {}
+        self._status_cache: tuple[int, int, str] | None = None
 
     # -- set-up --------------------------------------------------------------------------------------------------
     @classmethod
@@ -230,9 +231,22 @@ class Authority:
         return body
 
     def status_list_token(self) -> str:
-        """The signed status list (draft-ietf-oauth-status-list §5.1), ``typ`` statuslist+jwt."""
-        statuses, count = self.store.statement_statuses()
+        """The signed status list (draft-ietf-oauth-status-list §5.1), ``typ`` statuslist+jwt.
+
+        Every change appends to the audit log, so the last audit ``seq`` versions the registry: the signed list is
+        reused while nothing changed and it is less than a minute old (a public GET costs no signature then).
+        """
         now = int(self.clock.now())
+        version = self.store.audit_head()
+        cached = self._status_cache
+        if cached is not None and cached[0] == version and 0 <= now - cached[1] < 60:
+            return cached[2]
+        token = self._sign_status_list(now)
+        self._status_cache = (version, now, token)
+        return token
+
+    def _sign_status_list(self, now: int) -> str:
+        statuses, count = self.store.statement_statuses()
         claims = {"iss": self.issuer, "sub": self.status_list_uri, "iat": now,
                   "exp": now + self.policy.status_list_lifetime, "ttl": self.policy.status_max_age,
                   "status_list": encode_status_list(statuses, size=max(count, 1024))}

@@ -90,6 +90,7 @@ class RegistryStore(Protocol):
     def set_key_state(self, kid: str, state: str, at: float, *, event: AuditEvent) -> KeyRecord: ...
     def signing_keys(self) -> list[KeyRecord]: ...
     def audit_log(self, *, after: int = 0, limit: int = 1000) -> list[AuditRecord]: ...
+    def audit_head(self) -> int: ...
     def verify_audit(self) -> AuditCheck: ...
 
 
@@ -139,6 +140,10 @@ class SQLiteRegistryStore:
     def audit_log(self, *, after: int = 0, limit: int = 1000) -> list[AuditRecord]:
         rows = self.db.connection().execute("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
         return [_audit(r) for r in rows]
+
+    def audit_head(self) -> int:
+        """The last audit sequence number: it changes with every change to the registry."""
+        return int(self.db.connection().execute("SELECT COALESCE(MAX(seq), 0) FROM audit").fetchone()[0])
 
     def verify_audit(self) -> AuditCheck:
         rows = self.db.connection().execute("SELECT * FROM audit ORDER BY seq")

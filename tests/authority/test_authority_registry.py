@@ -221,3 +221,15 @@ def test_software_update_changes_later_statements(authority: Authority) -> None:
         authority.update_software("ghost", software_spec(software_id=None), actor="t")
     assert [e.action for e in authority.store.audit_log()][-3:] == ["software.update", "statement.issue",
                                                                      "organisation.create"]
+
+
+@pytest.mark.requirement("HP-AUTH-07")
+def test_status_list_is_re_signed_only_after_a_change_or_a_minute(authority: Authority, clock: FixedClock) -> None:
+    record, _ = authority.sign("acme-agent", ttl=None, actor="t")
+    first = authority.status_list_token()
+    assert authority.status_list_token() == first
+    authority.revoke(RevocationIn(kind="statement", target=record.jti), actor="t")
+    second = authority.status_list_token()
+    assert second != first
+    clock.advance(60)
+    assert authority.status_list_token() != second
