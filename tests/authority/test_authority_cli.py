@@ -6,10 +6,12 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -172,3 +174,28 @@ def test_real_subprocess_run(tmp_path: Path) -> None:
     bad = authority("sign", "ghost")
     assert bad.returncode == 1 and bad.stderr.strip() == "authority: error: no software ghost"
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.requirement("HP-AUTH-12")
+def test_serve_subprocess_publishes_and_stops(tmp_path: Path) -> None:
+    """`authority serve` in a real process on an ephemeral loopback port; readiness read from its log line."""
+    Authority.init(tmp_path / "srv", issuer=ISSUER)
+    proc = subprocess.Popen([sys.executable, "-m", "authority.cli", "--data-dir", str(tmp_path / "srv"), "serve",
+                             "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stderr is not None
+        url = ""
+        for _ in range(50):
+            line = proc.stderr.readline()
+            match = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                url = match.group(1)
+                break
+        assert url, "server did not report its address"
+        jwks = httpx.get(f"{url}/.well-known/jwks.json", timeout=10).json()
+        assert len(jwks["keys"]) == 1 and "d" not in jwks["keys"][0]
+        assert httpx.get(f"{url}/admin/keys", timeout=10).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        proc.stderr.close()
