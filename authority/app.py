@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +29,7 @@ from authority.models import (
     SignIn,
     SoftwareIn,
     SuspendIn,
+    describe_errors,
 )
 from authority.records import RegistryError
 from authority.service import Authority
@@ -95,12 +97,20 @@ def _json(body: Any, status_code: int = 200, *, max_age: int | None = None) -> J
 
 
 def _install_registry_errors(app: FastAPI) -> None:
+    """Registry errors keep their status (404, 409, 413); validation errors say which field, for operators."""
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"error": "invalid_request", "error_description": describe_errors(exc.errors())},
+                            status_code=400, headers=NO_STORE)
+
     async def on_registry(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RegistryError)
         return JSONResponse({"error": exc.error, "error_description": str(exc)[:300]},
                             status_code=exc.status_code, headers=NO_STORE)
 
     app.add_exception_handler(RegistryError, on_registry)
+    app.add_exception_handler(RequestValidationError, on_validation)
 
 
 def _public_routes(app: FastAPI, authority: Authority) -> None:

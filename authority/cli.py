@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 
 from authority.backend import Backend, CLIError, LocalBackend, RemoteBackend
-from authority.models import ID_PATTERN, KID_PATTERN
+from authority.models import ID_PATTERN, KID_PATTERN, describe_errors
 from authority.parser import apply_defaults, build_parser
 from authority.policy import AuthorityPolicy
 from authority.records import RegistryError
@@ -188,9 +188,7 @@ COMMANDS = {"init": cmd_init, "org": cmd_org, "software": cmd_software, "sign": 
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, pydantic.ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "input"
-        return f"invalid {where}: {first.get('msg', 'invalid value')}"
+        return describe_errors(exc.errors())
     if isinstance(exc, OAuthError | JoseError):
         return exc.description
     if isinstance(exc, OSError):

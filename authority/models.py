@@ -7,20 +7,52 @@ hardened AS would refuse.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
-    "ID_PATTERN", "KID_PATTERN", "OrganisationIn", "RevocationIn", "RotateIn", "SignIn", "SoftwareIn", "SuspendIn",
+    "ID_PATTERN",
+    "KID_PATTERN",
+    "OrganisationIn",
+    "RevocationIn",
+    "RotateIn",
+    "SignIn",
+    "SoftwareIn",
+    "SuspendIn",
+    "describe_errors",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._~:-]{0,127}$"
 #: RFC 7638 thumbprints (our kids) and statement jtis are base64url.
 KID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+def _printable(value: str) -> str:
+    """The same rule relying parties apply to statement strings (hardened.core.statement_claims)."""
+    if not value.isprintable():
+        raise ValueError("must be printable text (no control or invisible characters)")
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(_printable)]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+def describe_errors(errors: Sequence[Any]) -> str:
+    """One line for an operator from pydantic's error list: where, and what is wrong (never the whole input)."""
+    if not errors:
+        return "invalid input"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "input"
+    what = first.get("msg", "invalid value")
+    if first.get("type") == "string_pattern_mismatch":
+        what = "has characters that are not allowed"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    text = f"invalid {where}: {what}{more}"
+    return "".join(c if " " <= c <= "~" else "?" for c in text)[:300]
 
 
 class _Input(BaseModel):
