@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from hardened.core.statement_claims import StatementMetadata, parse_statement_metadata
@@ -153,8 +154,6 @@ def _check_acceptance(meta: StatementMetadata, policy: SoftwareStatementPolicy) 
         raise UnapprovedSoftwareStatement("software statement tier is not accepted here")
     if meta.sender_constraint not in policy.accepted_sender_constraints:
         raise UnapprovedSoftwareStatement("software statement sender constraint is not accepted here")
-    if policy.require_status and meta.status is None:
-        raise _invalid("software statement has no status claim")
 
 
 def verify_software_statement(
@@ -174,10 +173,12 @@ def verify_software_statement(
         raise InvalidSoftwareStatement.from_jose(exc, "software statement: ") from None
     # 5. the statement's own claims, typed.
     meta = parse_statement_metadata(verified.claims)
+    if policy.require_status and meta.status is None:
+        raise _invalid("software statement has no status claim")
     # 6. acceptance here.
     _check_acceptance(meta, policy)
     return VerifiedSoftwareStatement(
         issuer=issuer, jti=jti, iat=float(verified.claims["iat"]), exp=float(verified.claims["exp"]),
         kid=verified.jws.key.kid or verified.jws.key.thumbprint, alg=verified.jws.key.alg, metadata=meta,
-        claims=verified.claims,
+        claims=MappingProxyType(verified.claims),
     )
