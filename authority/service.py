@@ -29,6 +29,7 @@ from authority.signing import generate_key, load_key, write_key
 from authority.store import SQLiteRegistryStore
 from hardened.clock import Clock, SystemClock
 from hardened.core.status_list import STATUS_NAMES, encode_status_list
+from hardened.errors import InvalidClientMetadata, JoseError
 from hardened.jose import KeySet, SigningKey, Typ
 
 __all__ = ["Authority", "NotInitialised", "check_issuer"]
@@ -84,6 +85,7 @@ class Authority:
         data_dir, clock, policy = Path(data_dir), clock or SystemClock(), policy or AuthorityPolicy()
         check_issuer(issuer)
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
         store = SQLiteRegistryStore(data_dir / DB_FILE)
         (data_dir / DB_FILE).chmod(0o600)  # SQLite gives its -wal and -shm files the same mode
         if store.get_meta("issuer") is not None:
@@ -157,6 +159,11 @@ class Authority:
     def _software_record(self, spec: SoftwareIn, software_id: str, created_at: float) -> Software:
         org = self.store.organisation(spec.org_id)
         metadata = spec.metadata()
+        if "jwks" in metadata:  # sign only the canonical public JWKS: known members, kid, alg, use
+            try:
+                metadata["jwks"] = KeySet.from_jwks(metadata["jwks"], max_keys=8).to_jwks()
+            except JoseError as exc:
+                raise InvalidClientMetadata(f"jwks: {exc.description}", detail=exc.code) from None
         check_statement_claims({"software_id": software_id, "org_id": org.org_id, "org_name": org.name, **metadata})
         return Software(software_id, org.org_id, spec.description, metadata, created_at, self.clock.now())
 

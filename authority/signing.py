@@ -27,7 +27,7 @@ def write_key(keys_dir: Path, key: SigningKey) -> Path:
     keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     final = _path(keys_dir, key.kid)
     tmp = final.with_suffix(".pem.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, key.private_pem())
