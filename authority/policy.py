@@ -6,7 +6,7 @@ A frozen pydantic model with safe defaults; a value outside its bounds is refuse
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["DAY", "AuthorityPolicy"]
 
@@ -30,3 +30,9 @@ class AuthorityPolicy(BaseModel):
     status_list_lifetime: int = Field(default=3600, ge=60, le=86_400)
     #: ``Cache-Control: max-age`` of the JWKS and the authority configuration (seconds).
     jwks_max_age: int = Field(default=300, ge=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> AuthorityPolicy:
+        if self.default_ttl > self.max_ttl:
+            raise ValueError("default_ttl must not exceed max_ttl")
+        return self

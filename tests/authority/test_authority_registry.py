@@ -247,3 +247,15 @@ def test_client_jwks_is_signed_in_canonical_public_form(authority: Authority) ->
     with pytest.raises(InvalidClientMetadata):
         authority.add_software(software_spec(software_id="priv", jwks={"keys": [{**jwk, "d": "AAAA"}]},
                                              jwks_uri=None), actor="t")
+
+
+@pytest.mark.requirement("HP-AUTH-08")
+def test_policy_bounds_are_checked_at_start_up() -> None:
+    from pydantic import ValidationError
+
+    from authority.policy import AuthorityPolicy
+
+    for bad in ({"alg": "RS256"}, {"default_ttl": 10}, {"max_ttl": 400 * 86_400},
+                {"default_ttl": 7200, "max_ttl": 3600}, {"status_max_age": -1}, {"unknown": 1}):
+        with pytest.raises(ValidationError):
+            AuthorityPolicy(**bad)
