@@ -21,7 +21,7 @@ from hardened.errors import InvalidClientMetadata
 from hardened.jose import KeySet
 
 https = st.from_regex(r"https://[a-z]{1,10}\.example/[a-z0-9/._-]{0,20}", fullmatch=True)
-loopback = st.from_regex(r"http://(127\.0\.0\.1|localhost)(:[0-9]{2,5})?/[a-z]{0,8}", fullmatch=True)
+loopback = st.from_regex(r"http://(127\.0\.0\.1|localhost)(:[1-9][0-9]{1,3})?/[a-z]{0,8}", fullmatch=True)
 OPTIONAL = {"hardened_tier": st.sampled_from(["baseline", "hardened"]), "attestation_required": st.booleans(),
             "sender_constraint": st.sampled_from(["dpop", "mtls"]), "logo_uri": https,
             "software_version": st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}", fullmatch=True),
