@@ -34,6 +34,7 @@ class Backend(Protocol):
     def list_keys(self) -> list[dict[str, Any]]: ...
     def audit(self, after: int, limit: int) -> list[dict[str, Any]]: ...
     def verify_audit(self) -> dict[str, Any]: ...
+    def statement(self, jti: str) -> dict[str, Any]: ...
 
 
 class LocalBackend:
@@ -86,6 +87,9 @@ class LocalBackend:
 
     def verify_audit(self) -> dict[str, Any]:
         return self.a.verify_audit()
+
+    def statement(self, jti: str) -> dict[str, Any]:
+        return {**self.a.store.statement(jti).to_json(), **self.a.statement_status(jti)}
 
 
 class RemoteBackend:
@@ -150,3 +154,6 @@ class RemoteBackend:
 
     def verify_audit(self) -> dict[str, Any]:
         return self._call("GET", "/admin/audit/verify")
+
+    def statement(self, jti: str) -> dict[str, Any]:
+        return self._call("GET", f"/admin/statements/{jti}")

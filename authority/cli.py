@@ -143,6 +143,11 @@ def cmd_revoke(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(ns: argparse.Namespace) -> int:
+    _out(_backend(ns).statement(_ident(ns.jti, "statement", KID_PATTERN)))
+    return 0
+
+
 def cmd_keys(ns: argparse.Namespace) -> int:
     backend = _backend(ns)
     if ns.keys_command == "rotate":
@@ -183,7 +188,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
 
 COMMANDS = {"init": cmd_init, "org": cmd_org, "software": cmd_software, "sign": cmd_sign, "revoke": cmd_revoke,
-            "keys": cmd_keys, "audit": cmd_audit, "serve": cmd_serve, "token": cmd_token_reset}
+            "status": cmd_status, "keys": cmd_keys, "audit": cmd_audit, "serve": cmd_serve, "token": cmd_token_reset}
 
 
 def _describe(exc: Exception) -> str:

@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("kind", choices=["statement", "software", "organisation"])
     revoke.add_argument("target", help="jti, software_id or org_id")
     revoke.add_argument("--reason", default="revoked by operator", help="recorded in the registry and audit log")
+    status = sub.add_parser("status", parents=[common], help="show a statement's record and status")
+    status.add_argument("jti", help="the statement's jti (printed by sign --json, listed in the audit log)")
     _keys(sub, common)
     audit = sub.add_parser("audit", parents=[common], help="show the audit log, or --verify its hash chain")
     audit.add_argument("--verify", action="store_true", help="check the hash chain; exit 1 if broken")

@@ -24,7 +24,8 @@ from hardened.jose import KeySet
 ISSUER = "https://authority.example"
 EVERY_COMMAND = [[], ["init"], ["org"], ["org", "add"], ["org", "list"], ["org", "suspend"], ["org", "reinstate"],
                  ["software"], ["software", "add"], ["software", "list"], ["software", "show"], ["sign"], ["revoke"],
-                 ["keys"], ["keys", "rotate"], ["keys", "list"], ["keys", "retire"], ["audit"], ["serve"], ["token"]]
+                 ["status"], ["keys"], ["keys", "rotate"], ["keys", "list"], ["keys", "retire"], ["audit"], ["serve"],
+                 ["token"]]
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -86,8 +87,10 @@ def test_offline_flow_init_to_verified_statement(data: Path, capsys) -> None:
     assert verified.exp - verified.iat == 86400
     record = json.loads(ok(capsys, *d, "sign", "acme-agent", "--json"))
     assert record["software_id"] == "acme-agent" and record["software_statement"].count(".") == 2
+    assert json.loads(ok(capsys, *d, "status", verified.jti))["status"] == "valid"
     ok(capsys, *d, "revoke", "statement", verified.jti, "--reason", "rotated client key")
-    assert Authority(data).statement_status(verified.jti)["status"] == "revoked"
+    shown = json.loads(ok(capsys, *d, "status", verified.jti))
+    assert (shown["status"], shown["revoked"]["kind"], shown["software_id"]) == ("revoked", "statement", "acme-agent")
     ok(capsys, *d, "org", "suspend", "acme")
     assert "acme\tsuspended\tAcme Trading Ltd" in ok(capsys, *d, "org", "list")
     assert Authority(data).statement_status(record["jti"])["status"] == "suspended"
@@ -124,6 +127,8 @@ BAD_INPUTS = [
     ["sign", "acme-agent", "--ttl", "999999999"],
     ["revoke", "statement", "nope-nope-nope-nope"],
     ["revoke", "galaxy", "x"],
+    ["status", "s" + "x" * 32],
+    ["status", "bad jti!"],
     ["keys", "retire", "nokey"],
     ["keys", "rotate", "--alg", "RS256"],
     ["audit", "--limit", "x"],

@@ -64,6 +64,7 @@ def test_init_org_software_sign_verify_revoke_suspend(operator, capsys) -> None:
         status.check(b)
         # revoke one statement: its status endpoint says so, and the AS's status port refuses it
         cli(live, capsys, "revoke", "statement", a.jti, "--reason", "key compromise")
+        assert json.loads(cli(live, capsys, "status", a.jti))["status"] == "revoked"
         answer = client.get(f"{live.url}/statements/{a.jti}/status")
         assert answer.json()["status"] == "revoked" and answer.headers["cache-control"] == "public, max-age=300"
         status.clear()
