@@ -22,10 +22,11 @@ from hardened.core.software_statement import TrustedAuthority, VerifiedSoftwareS
 from hardened.core.status_list import StatusListPolicy, VerifiedStatusList, check_statement_status, verify_status_list
 from hardened.errors import UnapprovedSoftwareStatement
 
-__all__ = ["HTTPStatusList", "StatusListChecker", "StatusListFetch", "same_origin"]
+__all__ = ["HTTPStatementStatus", "HTTPStatusList", "StatusListChecker", "StatusListFetch", "same_origin"]
 
 #: ``source(uri) -> (token, max_age or None)``: how a checker obtains a status list token.
 StatusListFetch = Callable[[str], tuple[str, float | None]]
+_JTI = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,9})\s*(?:,|$)", re.IGNORECASE)
 
 
@@ -121,3 +122,34 @@ class HTTPStatusList(StatusListChecker):
                     raise ValueError("status list response is too large")
             match = _MAX_AGE.search(response.headers.get("cache-control", ""))
         return body.decode("ascii", "replace").strip(), float(match.group(1)) if match else None
+
+
+class HTTPStatementStatus:
+    """The authority's per-statement status endpoint, asked afresh on every call (for registration time).
+
+    ``GET {issuer}/statements/{jti}/status`` (the ``statement_status_endpoint`` of the authority configuration):
+    only at the issuer's origin, without redirects, bounded; anything but ``"status": "valid"`` for this very
+    statement refuses it. The answer is not signed: it relies on TLS to the issuer. For checks on a schedule,
+    :class:`HTTPStatusList` (signed, cacheable) is the better source.
+    """
+
+    def __init__(self, client: httpx.Client, *, template: str = "{issuer}/statements/{jti}/status",
+                 timeout: float = 5.0) -> None:
+        self._client, self._template, self._timeout = client, template, timeout
+
+    def check(self, statement: VerifiedSoftwareStatement) -> None:
+        if not _JTI.fullmatch(statement.jti):
+            raise _unapproved("statement jti cannot name a status resource")
+        url = self._template.format(issuer=statement.issuer, jti=statement.jti)
+        if not same_origin(url, statement.issuer):
+            raise _unapproved("status endpoint is not at the issuer's origin")
+        try:
+            response = self._client.get(url, follow_redirects=False, timeout=self._timeout)
+            body = response.json() if response.status_code == 200 and len(response.content) <= 16_384 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            raise _unapproved(f"status endpoint failed: {type(exc).__name__}") from None
+        if not isinstance(body, dict) or body.get("jti") != statement.jti or body.get("iss") != statement.issuer:
+            raise _unapproved("status endpoint gave no answer for this statement")
+        if body.get("status") != "valid":
+            word = body.get("status") if body.get("status") in ("revoked", "suspended") else "not valid"
+            raise UnapprovedSoftwareStatement(f"the software statement is {word}", detail="status endpoint")

@@ -6,6 +6,8 @@ authority revoked it, revoked its software or organisation, or suspended the org
 
 - :class:`hardened.adapters.authority_status.HTTPStatusList`: the authority's signed status list over HTTP, cached
   for an explicit max age, with an injected clock;
+- :class:`hardened.adapters.authority_status.HTTPStatementStatus`: the per-statement status endpoint, asked afresh
+  (registration time; unsigned, relies on TLS to the issuer);
 - :class:`hardened.adapters.authority_status.StatusListChecker`: the same check over any source of status list
   tokens (in-process, for tests and for an AS embedded with its authority).
 """

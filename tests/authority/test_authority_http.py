@@ -11,7 +11,7 @@ import pytest
 
 from authority.cli import main
 from hardened.adapters.authority_jwks import AuthorityDirectory
-from hardened.adapters.authority_status import HTTPStatusList
+from hardened.adapters.authority_status import HTTPStatementStatus, HTTPStatusList
 from hardened.clock import FixedClock
 from hardened.core.software_statement import SoftwareStatementPolicy
 from hardened.errors import InvalidSoftwareStatement, UnapprovedSoftwareStatement
@@ -62,6 +62,8 @@ def test_init_org_software_sign_verify_revoke_suspend(operator, capsys) -> None:
         assert (a.software_id, a.org_id, a.metadata.org_name) == ("acme-agent", "acme", "Acme Trading Ltd")
         status.check(a)
         status.check(b)
+        fresh = HTTPStatementStatus(client)  # the per-statement endpoint, asked afresh
+        fresh.check(a)
         # revoke one statement: its status endpoint says so, and the AS's status port refuses it
         cli(live, capsys, "revoke", "statement", a.jti, "--reason", "key compromise")
         assert json.loads(cli(live, capsys, "status", a.jti))["status"] == "revoked"
@@ -71,6 +73,9 @@ def test_init_org_software_sign_verify_revoke_suspend(operator, capsys) -> None:
         with pytest.raises(UnapprovedSoftwareStatement, match="revoked"):
             status.check(a)
         status.check(b)
+        with pytest.raises(UnapprovedSoftwareStatement, match="revoked"):
+            fresh.check(a)
+        fresh.check(b)
         # suspend the organisation: every statement of it is refused
         cli(live, capsys, "org", "suspend", "acme", "--reason", "investigation")
         status.clear()
@@ -78,6 +83,8 @@ def test_init_org_software_sign_verify_revoke_suspend(operator, capsys) -> None:
             with pytest.raises(UnapprovedSoftwareStatement):
                 status.check(statement)
         assert client.get(f"{live.url}/statements/{b.jti}/status").json()["status"] == "suspended"
+        with pytest.raises(UnapprovedSoftwareStatement, match="suspended"):
+            fresh.check(b)
         assert main(["--url", live.url, "sign", "acme-bot"]) == 1
         assert "suspended" in capsys.readouterr().err
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from hardened.adapters.authority_jwks import AuthorityDirectory
-from hardened.adapters.authority_status import HTTPStatusList, same_origin
+from hardened.adapters.authority_status import HTTPStatementStatus, HTTPStatusList, same_origin
 from hardened.clock import FixedClock
 from hardened.core.software_statement import SoftwareStatementPolicy, verify_software_statement
 from hardened.core.status_list import encode_status_list
@@ -56,6 +56,17 @@ class Hostile:
             if self.mode.get("jwks") == "private":
                 return JSONResponse({"keys": [{"kty": "oct", "k": "AAAA"}]})
             return JSONResponse({"keys": [self.auth.key.public_jwk()]})
+
+        @app.get("/statements/{jti}/status")
+        def one(jti: str) -> Response:
+            mode = self.mode.get("one", "ok")
+            if mode == "redirect":
+                return RedirectResponse(issuer + "/elsewhere", status_code=302)
+            if mode == "other-jti":
+                return JSONResponse({"jti": "s" + "z" * 32, "iss": issuer, "status": "valid"})
+            if mode == "not-json":
+                return Response("valid")
+            return JSONResponse({"jti": jti, "iss": issuer, "status": "valid"})
 
         @app.get("/statements/status-list")
         def status_list() -> Response:
@@ -162,3 +173,17 @@ def test_same_origin() -> None:
     assert same_origin("https://a.example/x", "https://a.example")
     for other in ("https://a.example:444", "http://a.example", "https://b.example", "javascript:x", "https://[x"):
         assert not same_origin(other, "https://a.example")
+
+
+@pytest.mark.requirement("HP-SS-11")
+@pytest.mark.parametrize("mode", ["redirect", "other-jti", "not-json"])
+def test_statement_endpoint_fails_closed(hostile: Hostile, mode: str) -> None:
+    verified = statement(hostile)
+    with httpx.Client() as client:
+        checker = HTTPStatementStatus(client)
+        checker.check(verified)
+        hostile.mode["one"] = mode
+        with pytest.raises(UnapprovedSoftwareStatement):
+            checker.check(verified)
+        with pytest.raises(UnapprovedSoftwareStatement):
+            HTTPStatementStatus(client, template="https://elsewhere.example/{jti}").check(verified)
