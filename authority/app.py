@@ -44,15 +44,16 @@ Kid = Annotated[str, Path(pattern=KID_PATTERN)]
 Operator = Callable[..., str]
 
 
-class BodyTooLarge(RegistryError):
-    status_code = 413
-
-
 class BodyLimit:
-    """ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before any parsing."""
+    """ASGI middleware: read the whole request body first, at most ``limit`` bytes (declared or streamed); a
+    larger one gets 413 before the app sees anything, a smaller one is replayed to the app."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"error": "invalid_request", "error_description": "request body is too large"},
+                           status_code=413, headers=NO_STORE)(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,20 +61,28 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.limit:
-            await JSONResponse({"error": "invalid_request", "error_description": "request body is too large"},
-                               status_code=413, headers=NO_STORE)(scope, receive, send)
+            await self._too_large(scope, receive, send)
             return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        body, more = b"", True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise BodyTooLarge("request body is too large")
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away: nobody to answer
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+        sent = False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class AdminTokenAuth:

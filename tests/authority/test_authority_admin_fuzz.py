@@ -111,3 +111,10 @@ def test_every_admin_endpoint_requires_authentication(client: TestClient) -> Non
         target = path.replace("{id}", "acme")
         response = client.request(method, target, json=valid, headers={"Authorization": "Bearer nope"})
         assert response.status_code == 401, target
+
+
+@pytest.mark.requirement("HP-AUTH-11")
+def test_streamed_body_over_the_limit_is_refused(client: TestClient) -> None:
+    chunks = iter([b'{"name": "', b"x" * 40_000, b"x" * 40_000, b'"}'])  # chunked: no Content-Length
+    response = client.post("/admin/organisations", content=chunks, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"] == "invalid_request"
