@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pydantic
 
@@ -44,6 +45,10 @@ def _ident(value: str, what: str, pattern: str = ID_PATTERN) -> str:
 
 def _backend(ns: argparse.Namespace) -> Backend:
     if ns.url:
+        parts = urlsplit(ns.url)
+        if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost",
+                                                                                         "::1"))):
+            raise CLIError("--url must be https (http only on loopback): the admin token must not travel in clear")
         token = os.environ.get(TOKEN_ENV, "")
         if not token:
             raise CLIError(f"--url needs the admin token in ${TOKEN_ENV}")

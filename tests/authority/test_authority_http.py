@@ -160,6 +160,14 @@ def test_cli_reports_an_unreachable_service(monkeypatch, capsys) -> None:
     assert "cannot reach" in err and "Traceback" not in err
 
 
+@pytest.mark.requirement("HP-AUTH-09")
+def test_cli_never_sends_the_token_in_clear(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AUTHORITY_ADMIN_TOKEN", "t")
+    for url in ("http://authority.example", "ftp://127.0.0.1", "authority.example"):
+        assert main(["--url", url, "org", "list"]) == 1
+        assert "must be https" in capsys.readouterr().err
+
+
 @pytest.mark.requirement("HP-AUTH-10")
 def test_audit_over_http(operator, capsys) -> None:
     setup_registry(operator, capsys)
