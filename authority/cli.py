@@ -188,6 +188,9 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     from authority.app import create_app
 
     app = create_app(Authority(ns.data_dir))
+    if ns.host not in ("127.0.0.1", "localhost", "::1"):
+        print("authority: warning: serve speaks plain HTTP; put a TLS-terminating proxy in front of it",
+              file=sys.stderr)
     uvicorn.run(app, host=ns.host, port=ns.port, log_level=ns.log_level, proxy_headers=False)
     return 0
 
