@@ -205,3 +205,21 @@ def test_suspension_and_reinstatement_flow_through_the_list(authority: Authority
     authority.set_organisation_status("acme", "active", reason="cleared", actor="t")
     clock.advance(60)
     checker.check(statement)
+
+
+@pytest.mark.requirement("HP-SS-13")
+@given(bits=st.sampled_from([1, 2, 4, 8]), values=st.lists(st.integers(0, 255), max_size=200))
+def test_status_lookup_for_every_bit_width(bits: int, values: list[int]) -> None:
+    """draft-ietf-oauth-status-list §4.1: entry i at bits i*bits.., least significant first."""
+    from hardened.core.status_list import VerifiedStatusList
+
+    values = [v % (1 << bits) for v in values]
+    data = bytearray((len(values) * bits + 7) // 8)
+    for i, v in enumerate(values):
+        byte, shift = divmod(i * bits, 8)
+        data[byte] |= v << shift
+    raw = {"bits": bits, "lst": b64url_encode(zlib.compress(bytes(data)))}
+    got_bits, got = decode_status_list(raw, max_entries=1000)
+    sl = VerifiedStatusList("i", "u", 0, 1, None, got_bits, got)
+    assert [sl.status(i) for i in range(len(values))] == values
+    assert sl.status(len(data) * 8 // bits) is None and sl.status(-1) is None

@@ -197,3 +197,18 @@ def test_key_set_is_only_the_issuers() -> None:
     mixed = [TrustedAuthority(ES.issuer, KeySet([OTHER.key.public_key]))]
     with pytest.raises(InvalidSoftwareStatement):
         verify(ES.sign(ES.base_claims()), trusted=mixed)
+
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=10)
+
+
+@pytest.mark.requirement("HP-SS-09")
+@given(claims=st.dictionaries(st.sampled_from([*sorted(ES.base_claims()), "jwks", "contacts", "logo_uri",
+                                               "response_types", "software_version"]), json_values, max_size=25))
+def test_claim_parser_raises_only_invalid(claims: dict) -> None:
+    from hardened.core.statement_claims import parse_statement_metadata
+
+    with contextlib.suppress(InvalidSoftwareStatement):
+        parse_statement_metadata(claims)
