@@ -10,7 +10,6 @@ Pinned authorities (a KeySet given in configuration) are never fetched.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +25,7 @@ from hardened.core.software_statement import (
     verify_software_statement,
 )
 from hardened.errors import ConfigurationError, InvalidSoftwareStatement, JoseError
-from hardened.jose import KeySet
+from hardened.jose import KeySet, loads_object
 
 __all__ = ["AUTHORITY_METADATA_PATH", "AuthorityDirectory"]
 
@@ -52,11 +51,17 @@ class AuthorityDirectory:
         self._lock = threading.Lock()
 
     def _get_json(self, url: str) -> Any:
+        """GET a JSON object: no redirects, at most 64 KiB read, strict JSON (unique members)."""
         assert self._client is not None
-        response = self._client.get(url, follow_redirects=False, timeout=5.0)
-        if response.status_code != 200 or len(response.content) > _MAX_DOC:
-            raise ValueError(f"{url} answered {response.status_code}")
-        return json.loads(response.content)
+        with self._client.stream("GET", url, follow_redirects=False, timeout=5.0) as response:
+            if response.status_code != 200:
+                raise ValueError(f"{url} answered {response.status_code}")
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > _MAX_DOC:
+                    raise ValueError(f"{url} answered more than {_MAX_DOC} bytes")
+        return loads_object(body, what="authority document", max_bytes=_MAX_DOC)
 
     def _fetch(self, issuer: str) -> TrustedAuthority:
         meta = self._get_json(issuer.rstrip("/") + AUTHORITY_METADATA_PATH)

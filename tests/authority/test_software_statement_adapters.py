@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -55,6 +56,13 @@ class Hostile:
         def jwks() -> Response:
             if self.mode.get("jwks") == "private":
                 return JSONResponse({"keys": [{"kty": "oct", "k": "AAAA"}]})
+            if self.mode.get("jwks") == "huge":
+                return JSONResponse({"keys": [self.auth.key.public_jwk()], "pad": "x" * 100_000})
+            if self.mode.get("jwks") == "duplicate":
+                return Response('{"keys": [], "keys": [' + json.dumps(self.auth.key.public_jwk()) + "]}",
+                                media_type="application/json")
+            if self.mode.get("jwks") == "redirect":
+                return RedirectResponse(issuer + "/other-jwks", status_code=302)
             return JSONResponse({"keys": [self.auth.key.public_jwk()]})
 
         @app.get("/statements/{jti}/status")
@@ -128,7 +136,8 @@ def test_response_max_age_bounds_the_cache(hostile: Hostile) -> None:
 
 @pytest.mark.requirement("HP-SS-12")
 @pytest.mark.parametrize(("what", "mode"), [("config", "other-issuer"), ("config", "foreign-jwks"),
-                                            ("jwks", "private")])
+                                            ("jwks", "private"), ("jwks", "huge"), ("jwks", "duplicate"),
+                                            ("jwks", "redirect")])
 def test_directory_refuses_bad_authority_documents(hostile: Hostile, what: str, mode: str) -> None:
     hostile.mode[what] = mode
     token = hostile.auth.sign(hostile.auth.base_claims(now=time.time()))
