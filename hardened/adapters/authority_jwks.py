@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from hardened.adapters.authority_status import same_origin
+from hardened.adapters.authority_status import bounded_get, same_origin
 from hardened.clock import Clock, SystemClock
 from hardened.core.software_statement import (
     SoftwareStatementPolicy,
@@ -53,14 +53,9 @@ class AuthorityDirectory:
     def _get_json(self, url: str) -> Any:
         """GET a JSON object: no redirects, at most 64 KiB read, strict JSON (unique members)."""
         assert self._client is not None
-        with self._client.stream("GET", url, follow_redirects=False, timeout=5.0) as response:
-            if response.status_code != 200:
-                raise ValueError(f"{url} answered {response.status_code}")
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > _MAX_DOC:
-                    raise ValueError(f"{url} answered more than {_MAX_DOC} bytes")
+        status, _, body = bounded_get(self._client, url, limit=_MAX_DOC)
+        if status != 200:
+            raise ValueError(f"{url} answered {status}")
         return loads_object(body, what="authority document", max_bytes=_MAX_DOC)
 
     def _fetch(self, issuer: str) -> TrustedAuthority:

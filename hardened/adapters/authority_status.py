@@ -20,9 +20,12 @@ import httpx
 from hardened.clock import Clock, SystemClock
 from hardened.core.software_statement import TrustedAuthority, VerifiedSoftwareStatement
 from hardened.core.status_list import StatusListPolicy, VerifiedStatusList, check_statement_status, verify_status_list
-from hardened.errors import UnapprovedSoftwareStatement
+from hardened.errors import JoseError, UnapprovedSoftwareStatement
+from hardened.jose import loads_object
 
-__all__ = ["HTTPStatementStatus", "HTTPStatusList", "StatusListChecker", "StatusListFetch", "same_origin"]
+__all__ = [
+    "HTTPStatementStatus", "HTTPStatusList", "StatusListChecker", "StatusListFetch", "bounded_get", "same_origin",
+]
 
 #: ``source(uri) -> (token, max_age or None)``: how a checker obtains a status list token.
 StatusListFetch = Callable[[str], tuple[str, float | None]]
@@ -37,6 +40,18 @@ def same_origin(a: str, b: str) -> bool:
         return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port) and pa.scheme in ("https", "http")
     except ValueError:
         return False
+
+
+def bounded_get(client: httpx.Client, url: str, *, limit: int, timeout: float = 5.0,
+                accept: str = "application/json") -> tuple[int, httpx.Headers, bytes]:
+    """GET without redirects, reading at most ``limit`` bytes of body (ValueError beyond)."""
+    with client.stream("GET", url, headers={"Accept": accept}, follow_redirects=False, timeout=timeout) as response:
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise ValueError(f"response from {url} is larger than {limit} bytes")
+        return response.status_code, response.headers, body
 
 
 def _unapproved(detail: str) -> UnapprovedSoftwareStatement:
@@ -110,17 +125,11 @@ class HTTPStatusList(StatusListChecker):
                          policy=policy)
 
     def _fetch(self, uri: str) -> tuple[str, float | None]:
-        limit = self._policy.max_token
-        with self._client.stream("GET", uri, headers={"Accept": "application/statuslist+jwt"},
-                                 follow_redirects=False, timeout=self._timeout) as response:
-            if response.status_code != 200:
-                raise ValueError(f"status list answered {response.status_code}")
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    raise ValueError("status list response is too large")
-            match = _MAX_AGE.search(response.headers.get("cache-control", ""))
+        status, headers, body = bounded_get(self._client, uri, limit=self._policy.max_token, timeout=self._timeout,
+                                            accept="application/statuslist+jwt")
+        if status != 200:
+            raise ValueError(f"status list answered {status}")
+        match = _MAX_AGE.search(headers.get("cache-control", ""))
         return body.decode("ascii", "replace").strip(), float(match.group(1)) if match else None
 
 
@@ -144,9 +153,9 @@ class HTTPStatementStatus:
         if not same_origin(url, statement.issuer):
             raise _unapproved("status endpoint is not at the issuer's origin")
         try:
-            response = self._client.get(url, follow_redirects=False, timeout=self._timeout)
-            body = response.json() if response.status_code == 200 and len(response.content) <= 16_384 else None
-        except (httpx.HTTPError, ValueError) as exc:
+            status, _, raw = bounded_get(self._client, url, limit=16_384, timeout=self._timeout)
+            body = loads_object(raw, what="status", max_bytes=16_384) if status == 200 else None
+        except (httpx.HTTPError, ValueError, JoseError) as exc:
             raise _unapproved(f"status endpoint failed: {type(exc).__name__}") from None
         if not isinstance(body, dict) or body.get("jti") != statement.jti or body.get("iss") != statement.issuer:
             raise _unapproved("status endpoint gave no answer for this statement")

@@ -74,6 +74,8 @@ class Hostile:
                 return JSONResponse({"jti": "s" + "z" * 32, "iss": issuer, "status": "valid"})
             if mode == "not-json":
                 return Response("valid")
+            if mode == "huge":
+                return JSONResponse({"jti": jti, "iss": issuer, "status": "valid", "pad": "x" * 20_000})
             return JSONResponse({"jti": jti, "iss": issuer, "status": "valid"})
 
         @app.get("/statements/status-list")
@@ -185,7 +187,7 @@ def test_same_origin() -> None:
 
 
 @pytest.mark.requirement("HP-SS-11")
-@pytest.mark.parametrize("mode", ["redirect", "other-jti", "not-json"])
+@pytest.mark.parametrize("mode", ["redirect", "other-jti", "not-json", "huge"])
 def test_statement_endpoint_fails_closed(hostile: Hostile, mode: str) -> None:
     verified = statement(hostile)
     with httpx.Client() as client:
