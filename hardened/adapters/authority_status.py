@@ -93,6 +93,8 @@ class StatusListChecker:
         except Exception as exc:  # any transport failure: fail closed, reason to logs
             raise _unapproved(f"status list fetch failed: {type(exc).__name__}") from None
         verified = verify_status_list(token, authority=authority, uri=uri, policy=self._policy, now=now)
+        if cached is not None and verified.iat < cached[0].iat:
+            raise _unapproved("status list is older than one already seen (replay)")
         max_age = self.max_age if http_max_age is None else min(self.max_age, http_max_age)
         with self._lock:
             self._cache[uri] = (verified, verified.fresh_until(now, max_age))

@@ -223,3 +223,18 @@ def test_status_lookup_for_every_bit_width(bits: int, values: list[int]) -> None
     sl = VerifiedStatusList("i", "u", 0, 1, None, got_bits, got)
     assert [sl.status(i) for i in range(len(values))] == values
     assert sl.status(len(data) * 8 // bits) is None and sl.status(-1) is None
+
+
+@pytest.mark.requirement("HP-SS-11")
+def test_an_older_list_is_never_accepted_after_a_newer_one(clock: FixedClock) -> None:
+    clock.set(NOW)
+    # the newer list revokes entry 7; a replayed older list (from before the revocation) must not undo that
+    tokens = [list_token({7: 1}, iat=int(NOW)), list_token({}, iat=int(NOW) - 30)]
+    checker = StatusListChecker(lambda uri: (tokens.pop(0), None), authorities=[ES.trusted()], clock=clock, max_age=60)
+    statement = verified_statement(7)
+    with pytest.raises(UnapprovedSoftwareStatement, match="revoked"):
+        checker.check(statement)
+    clock.advance(60)
+    with pytest.raises(UnapprovedSoftwareStatement, match="could not be established"):
+        checker.check(statement)
+    assert tokens == []
