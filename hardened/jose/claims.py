@@ -23,6 +23,10 @@ MAX_NUMERIC_DATE = 253_402_300_799
 FAPI_MAX_FUTURE_SKEW = 60.0
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimsPolicy:
     """Claim rules for one JWT kind. ``max_future_skew`` is capped at FAPI's 60 s."""
@@ -39,8 +43,18 @@ class ClaimsPolicy:
     max_lifetime: float | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.max_future_skew <= FAPI_MAX_FUTURE_SKEW:
+        if not _is_number(self.max_future_skew) or not 0 <= self.max_future_skew <= FAPI_MAX_FUTURE_SKEW:
             raise JoseError("ERR_POLICY", "max_future_skew must be between 0 and 60 seconds")
+        for name in ("max_age", "max_lifetime"):
+            value = getattr(self, name)
+            if value is not None and (not _is_number(value) or value < 0):
+                raise JoseError("ERR_POLICY", f"{name} must be a non-negative number")
+        for name in ("issuer", "audience", "subject"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise JoseError("ERR_POLICY", f"{name} must be a non-empty string")
+        if isinstance(self.require, str) or not all(isinstance(n, str) for n in self.require):
+            raise JoseError("ERR_POLICY", "require must be a collection of claim names")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,10 @@ def _check_audience(claims: Mapping[str, Any], policy: ClaimsPolicy) -> None:
 
 def check_claims(claims: Mapping[str, Any], *, policy: ClaimsPolicy, now: float) -> None:
     """Check registered claims under ``policy`` at time ``now``; raise JoseError naming the failed claim."""
+    if not isinstance(claims, Mapping):
+        raise JoseError("ERR_JSON", "claims are not a JSON object")
+    if not _is_number(now):
+        raise JoseError("ERR_POLICY", "now must be a finite number")
     for name in policy.require:
         if name not in claims or claims[name] is None:
             raise _claim_error(name, f"{name} claim is required", "ERR_JWT_CLAIM_MISSING")
@@ -132,6 +150,8 @@ def check_claims(claims: Mapping[str, Any], *, policy: ClaimsPolicy, now: float)
 
 def verify_jwt(token: Any, *, policy: JWTPolicy, now: float, keys: KeySet | None = None) -> VerifiedJWT:
     """Verify a JWT's signature (``verify_jws``) and then its claims (``check_claims``)."""
+    if not isinstance(policy, JWTPolicy):
+        raise JoseError("ERR_POLICY", "policy is not a JWTPolicy")
     verified = verify_jws(token, policy=policy.jws, keys=keys)
     check_claims(verified.payload, policy=policy.claims, now=now)
     return VerifiedJWT(header=verified.header, claims=verified.payload, jws=verified)

@@ -8,6 +8,7 @@ A public JWK is accepted only when it is exactly one allowed key: EC P-256 with 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"),
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 8192
 MAX_KID = 256
+#: Longest base64url member accepted (an 8192-bit modulus is 1366 characters).
+MAX_MEMBER = 1400
 _CACHE_SIZE = 4096
 
 
@@ -50,23 +53,37 @@ class PublicKey:
         return out
 
 
-def thumbprint(jwk: Mapping[str, Any]) -> str:
+def _kty(jwk: Mapping[str, Any]) -> str | None:
+    kty = jwk.get("kty")
+    return kty if isinstance(kty, str) else None
+
+
+def thumbprint(jwk: Any) -> str:
     """RFC 7638 §3: base64url(SHA-256(required members, lexicographic order, no whitespace))."""
-    members = _THUMBPRINT_MEMBERS.get(jwk.get("kty"))  # type: ignore[arg-type]
+    if not isinstance(jwk, Mapping):
+        raise _bad("JWK is not a JSON object")
+    members = _THUMBPRINT_MEMBERS.get(_kty(jwk) or "")
     if members is None or any(not isinstance(jwk.get(m), str) for m in members):
         raise _bad("JWK lacks the members its thumbprint needs")
     return b64url_encode(hashlib.sha256(canonical_json({m: jwk[m] for m in members})).digest())
 
 
+def _member(jwk: Mapping[str, Any], name: str) -> bytes:
+    value = jwk[name]
+    if len(value) > MAX_MEMBER:
+        raise _bad(f"JWK member {name} is too long")
+    return b64url_decode(value, what=f"JWK member {name}")
+
+
 def _int_member(jwk: Mapping[str, Any], name: str) -> int:
-    raw = b64url_decode(jwk[name], what=f"JWK member {name}")
+    raw = _member(jwk, name)
     if not raw or (len(raw) > 1 and raw[0] == 0):
         raise _bad(f"JWK member {name} is not a minimal big-endian integer")
     return int.from_bytes(raw, "big")
 
 
 def _fixed_member(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
-    raw = b64url_decode(jwk[name], what=f"JWK member {name}")
+    raw = _member(jwk, name)
     if len(raw) != size:
         raise _bad(f"JWK member {name} must be {size} bytes")
     return raw
@@ -75,10 +92,10 @@ def _fixed_member(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
 def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
     if not isinstance(jwk, Mapping):
         raise _bad("JWK is not a JSON object")
-    kty = jwk.get("kty")
+    kty = _kty(jwk)
     if kty == "oct":
         raise _bad("symmetric keys are not allowed")
-    if kty not in _THUMBPRINT_MEMBERS:
+    if kty is None or kty not in _THUMBPRINT_MEMBERS:
         raise _bad("JWK kty is not EC, RSA or OKP")
     if PRIVATE_MEMBERS.intersection(jwk):
         raise _bad("JWK contains private key members")
@@ -87,7 +104,7 @@ def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
             raise _bad(f"JWK member {member} is missing or not a string")
     # Which algorithm this key verifies under: its own alg member, the caller's, and its type must agree.
     key_alg = jwk.get("alg")
-    if key_alg is not None and key_alg not in ALGORITHMS:
+    if key_alg is not None and (not isinstance(key_alg, str) or key_alg not in ALGORITHMS):
         raise _bad("JWK alg is not an allowed algorithm")
     if alg is not None and key_alg is not None and alg != key_alg:
         raise _bad("JWK alg does not match the JWS alg")
@@ -102,7 +119,7 @@ def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
     if use is not None and use != "sig":
         raise _bad("JWK use is not sig")
     ops = jwk.get("key_ops")
-    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+    if ops is not None and (not isinstance(ops, list) or len(ops) > 8 or "verify" not in ops):
         raise _bad("JWK key_ops does not allow verify")
     kid = jwk.get("kid")
     if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > MAX_KID):
@@ -131,24 +148,29 @@ def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
 
 
 _cache: OrderedDict[tuple[tuple[str, str], ...], PublicKey] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 def public_key_from_jwk(jwk: Any, *, alg: str | None = None) -> PublicKey:
     """Import a public JWK strictly (see module doc). Results are cached by the JWK's members, bounded LRU."""
     if not isinstance(jwk, Mapping):
         raise _bad("JWK is not a JSON object")
+    if alg is not None and not isinstance(alg, str):
+        raise _bad("alg is not a string")
     cache_key: tuple[tuple[str, str], ...] | None = None
-    if all(isinstance(v, str) for v in jwk.values()):
+    if len(jwk) <= 16 and all(type(k) is str and type(v) is str for k, v in jwk.items()):
         cache_key = (("", alg or ""), *sorted(jwk.items()))
-        hit = _cache.get(cache_key)
-        if hit is not None:
-            _cache.move_to_end(cache_key)
-            return hit
+        with _cache_lock:
+            hit = _cache.get(cache_key)
+            if hit is not None:
+                _cache.move_to_end(cache_key)
+                return hit
     key = _build(jwk, alg)
     if cache_key is not None:
-        _cache[cache_key] = key
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        with _cache_lock:
+            _cache[cache_key] = key
+            if len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
     return key
 
 
@@ -157,14 +179,17 @@ class KeySet:
 
     def __init__(self, keys: Iterable[PublicKey]) -> None:
         self._keys = tuple(keys)
-        kids = [k.kid for k in self._keys if k.kid is not None]
-        if len(kids) != len(set(kids)):
+        if not all(isinstance(k, PublicKey) for k in self._keys):
+            raise _bad("a key set holds PublicKey objects only")
+        self._by_kid = {k.kid: k for k in self._keys if k.kid is not None}
+        if len(self._by_kid) != sum(1 for k in self._keys if k.kid is not None):
             raise _bad("JWKS has duplicate kid values")
+        self._by_alg = {alg: tuple(k for k in self._keys if k.alg == alg) for alg in ALGORITHMS}
 
     @classmethod
     def from_jwks(cls, jwks: Any, *, max_keys: int = 32) -> KeySet:
         """Import a JWKS document; every key must be an allowed public signing key."""
-        if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list):
+        if not isinstance(jwks, Mapping) or not isinstance(jwks.get("keys"), list | tuple):
             raise _bad("JWKS is not an object with a keys array")
         if not 0 < len(jwks["keys"]) <= max_keys:
             raise _bad(f"JWKS must hold 1 to {max_keys} keys")
@@ -177,13 +202,13 @@ class KeySet:
     def find(self, alg: str, kid: str | None) -> PublicKey:
         """The key for a JWS header: by ``kid`` when given, else the only key of that algorithm."""
         if kid is not None:
-            for key in self._keys:
-                if key.kid == kid:
-                    if key.alg != alg:
-                        raise JoseError("ERR_JWK_NOT_FOUND", "key does not fit the JWS alg")
-                    return key
-            raise JoseError("ERR_JWK_NOT_FOUND", "no key with that kid")
-        matching = [k for k in self._keys if k.alg == alg]
+            key = self._by_kid.get(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise JoseError("ERR_JWK_NOT_FOUND", "no key with that kid")
+            if key.alg != alg:
+                raise JoseError("ERR_JWK_NOT_FOUND", "key does not fit the JWS alg")
+            return key
+        matching = self._by_alg.get(alg, ()) if isinstance(alg, str) else ()
         if len(matching) != 1:
             raise JoseError("ERR_JWK_NOT_FOUND", "kid is required to choose a key")
         return matching[0]
