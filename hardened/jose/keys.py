@@ -72,7 +72,10 @@ def _member(jwk: Mapping[str, Any], name: str) -> bytes:
     value = jwk[name]
     if len(value) > MAX_MEMBER:
         raise _bad(f"JWK member {name} is too long")
-    return b64url_decode(value, what=f"JWK member {name}")
+    try:
+        return b64url_decode(value, what=f"JWK member {name}")
+    except JoseError as err:
+        raise _bad(err.description) from None
 
 
 def _int_member(jwk: Mapping[str, Any], name: str) -> int:
