@@ -32,6 +32,20 @@ MAX_MEMBER = 1400
 _CACHE_SIZE = 4096
 
 
+class _ReadOnlyJWK(dict):
+    """The public members of a cached key: a dict (so json.dumps and ``{**jwk}`` work) that refuses changes, as
+    PublicKey objects are shared through the import cache. Copies (``dict(jwk)``, ``copy``, pickle) are plain dicts.
+    """
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a PublicKey's jwk is read-only; copy it with dict(key.jwk)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore
+
+
 def _bad(description: str) -> JoseError:
     return JoseError("ERR_JWK_INVALID", description)
 
@@ -147,7 +161,8 @@ def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
     except (ValueError, TypeError, OverflowError):
         raise _bad("JWK is not a valid public key (point not on the curve or bad parameters)") from None
     public = {m: jwk[m] for m in _THUMBPRINT_MEMBERS[kty]}
-    return PublicKey(alg=spec.name, kid=kid, thumbprint=thumbprint(public), jwk=public, key=key)
+    # Read-only: PublicKey objects are shared through the import cache.
+    return PublicKey(alg=spec.name, kid=kid, thumbprint=thumbprint(public), jwk=_ReadOnlyJWK(public), key=key)
 
 
 _cache: OrderedDict[tuple[tuple[str, str], ...], PublicKey] = OrderedDict()

@@ -37,8 +37,12 @@ class Typ:
 
 
 def media_type(typ: str) -> str:
-    """RFC 7515 §4.1.9: compare ``typ`` as a media type: case-insensitive, ``application/`` implied without '/'."""
-    if not isinstance(typ, str):
-        raise JoseError("ERR_JWS_TYP", "typ is not a string")
+    """RFC 7515 §4.1.9: compare ``typ`` as a media type: case-insensitive, ``application/`` implied without '/'.
+
+    Media types are ASCII (RFC 6838 §4.2): anything else is refused, so that no Unicode case mapping (the Kelvin
+    sign lower-cases to ``k``) can make another string equal to a registered type.
+    """
+    if not isinstance(typ, str) or not typ.isascii():
+        raise JoseError("ERR_JWS_TYP", "typ is not an ASCII string")
     lowered = typ.lower()
     return lowered if "/" in lowered else "application/" + lowered

@@ -154,3 +154,18 @@ def test_key_cache_is_safe_under_threads() -> None:
     for t in threads:
         t.join()
     assert not errors
+
+
+@pytest.mark.requirement("HP-JOSE-14")
+def test_cached_public_keys_cannot_be_altered_through_their_jwk() -> None:
+    import json
+
+    jwk = dict(tj.key_pool("ES256")[1].public_key.jwk)
+    key = public_key_from_jwk(jwk)
+    with pytest.raises(TypeError):
+        key.jwk["x"] = jwk["y"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        key.jwk.update(x=jwk["y"])  # type: ignore[attr-defined]
+    assert public_key_from_jwk(jwk).jwk == jwk
+    assert json.loads(json.dumps(key.jwk)) == jwk
+    assert {**key.jwk, "kid": "k"}["kid"] == "k"

@@ -80,3 +80,17 @@ def test_policy_must_name_a_typ() -> None:
         with pytest.raises(JoseError) as err:
             JWSPolicy(**bad)
         assert err.value.code == "ERR_POLICY"
+
+
+@pytest.mark.requirement("HP-JOSE-03")
+def test_non_ascii_typ_never_case_maps_to_a_kind() -> None:
+    kelvin = Typ.INTROSPECTION.replace("k", "\u212a")  # KELVIN SIGN lower-cases to "k"
+    assert kelvin.lower() == Typ.INTROSPECTION
+    with pytest.raises(JoseError) as err:
+        media_type(kelvin)
+    assert err.value.code == "ERR_JWS_TYP"
+    key = tj.key_pool("ES256")[0]
+    with pytest.raises(JoseError) as err:
+        verify_jws(key.sign_jws({}, typ=kelvin), policy=JWSPolicy(typ=Typ.INTROSPECTION),
+                   keys=KeySet([key.public_key]))
+    assert err.value.code == "ERR_JWS_TYP"
