@@ -87,6 +87,7 @@ def test_non_canonical_base64url(defect) -> None:
 
 
 @pytest.mark.requirement("HP-JOSE-08")
+@pytest.mark.requirement("HP-JOSE-16")
 @given(tj.json_bom())
 def test_bom_before_json(defect) -> None:
     _expected("json_bom", defect)

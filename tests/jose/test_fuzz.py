@@ -163,6 +163,7 @@ def test_arbitrary_helper_input(value) -> None:
     only_ours(SigningKey.from_pem, value)
 
 
+@pytest.mark.requirement("HP-JOSE-16")
 @given(hostile_json_bytes())
 def test_arbitrary_json_bytes(raw) -> None:
     result = only_ours(loads_object, raw, what="x", max_bytes=9000)
@@ -171,6 +172,7 @@ def test_arbitrary_json_bytes(raw) -> None:
         json.dumps(result, allow_nan=False).encode("utf-8")  # what we accept can always be re-encoded
 
 
+@pytest.mark.requirement("HP-JOSE-16")
 def test_lone_surrogate_deep_nesting_and_huge_numbers_are_refused() -> None:
     for raw in (b'{"a":"\\ud800"}', b'{"a":"\\udc00x"}', b'{"a":' + b"[" * 40 + b"]" * 40 + b"}",
                 b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}", b'{"a":1' + b"0" * 5000 + b"}", b'{"a":1e400}',
