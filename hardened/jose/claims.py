@@ -83,12 +83,11 @@ def numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> flo
             raise _claim_error(name, f"{name} claim is required", "ERR_JWT_CLAIM_MISSING")
         return None
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is not int and kind is not float:  # exactly a JSON number: bool (an int subclass) is refused here
         raise _claim_error(name, f"{name} claim is not a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _claim_error(name, f"{name} claim is not a finite number")
-    if not 0 <= value <= MAX_NUMERIC_DATE:
-        raise _claim_error(name, f"{name} claim is out of range")
+    if not 0 <= value <= MAX_NUMERIC_DATE:  # NaN compares false and infinities are out of range: both refused
+        raise _claim_error(name, f"{name} claim is not a finite number in range")
     return float(value)
 
 

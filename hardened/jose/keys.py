@@ -30,6 +30,11 @@ MAX_KID = 256
 #: Longest base64url member accepted (an 8192-bit modulus is 1366 characters).
 MAX_MEMBER = 1400
 _CACHE_SIZE = 4096
+# RFC 8032 §5.1: edwards25519 over p = 2**255 - 19. The points of small order (1, 2, 4, 8) are exactly those with
+# y in this set (the neutral element, y = -1, y = 0, and the two y of the order-8 points).
+_P25519 = 2**255 - 19
+_Y_ORDER_8 = 0x5FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826  # little-endian 26e8958f...fc05
+_SMALL_ORDER_Y = frozenset({0, 1, _P25519 - 1, _Y_ORDER_8, _P25519 - _Y_ORDER_8})
 
 
 class _ReadOnlyJWK(dict):
@@ -106,6 +111,16 @@ def _fixed_member(jwk: Mapping[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
+def _ed25519_point(x: bytes) -> bytes:
+    """RFC 8032 §5.1.3: y must be canonical (< p); a point of small order would verify forged signatures."""
+    y = int.from_bytes(x, "little") & ((1 << 255) - 1)
+    if y >= _P25519:
+        raise _bad("Ed25519 point is not canonically encoded")
+    if y in _SMALL_ORDER_Y:
+        raise _bad("Ed25519 point has small order")
+    return x
+
+
 def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
     if not isinstance(jwk, Mapping):
         raise _bad("JWK is not a JSON object")
@@ -148,7 +163,7 @@ def _build(jwk: Mapping[str, Any], alg: str | None) -> PublicKey:
                 int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
             ).public_key()
         elif kty == "OKP":
-            key = ed25519.Ed25519PublicKey.from_public_bytes(_fixed_member(jwk, "x", 32))
+            key = ed25519.Ed25519PublicKey.from_public_bytes(_ed25519_point(_fixed_member(jwk, "x", 32)))
         else:
             n, e = _int_member(jwk, "n"), _int_member(jwk, "e")
             if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:

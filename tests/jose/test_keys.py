@@ -169,3 +169,51 @@ def test_cached_public_keys_cannot_be_altered_through_their_jwk() -> None:
     assert public_key_from_jwk(jwk).jwk == jwk
     assert json.loads(json.dumps(key.jwk)) == jwk
     assert {**key.jwk, "kid": "k"}["kid"] == "k"
+
+
+# Independent edwards25519 arithmetic (RFC 8032 §5.1), only to prove the refused points really have small order.
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, -1, _P)) % _P
+
+
+def _decode(y: int, sign: int) -> tuple[int, int] | None:
+    x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * pow(2, (_P - 1) // 4, _P) % _P
+    if (x * x - x2) % _P or (x == 0 and sign):
+        return None
+    return (_P - x if (x & 1) != sign else x), y
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2
+    return (x1 * y2 + x2 * y1) * pow(1 + t, -1, _P) % _P, (y1 * y2 + x1 * x2) * pow(1 - t, -1, _P) % _P
+
+
+def _encode(y: int, sign: int) -> str:
+    return b64url_encode((y | (sign << 255)).to_bytes(32, "little"))
+
+
+@pytest.mark.requirement("HP-JOSE-10")
+def test_ed25519_small_order_and_non_canonical_points_are_refused() -> None:
+    y8 = int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little")
+    refused = 0
+    for y in (0, 1, _P - 1, y8, _P - y8):
+        for sign in (0, 1):
+            point = _decode(y, sign)
+            if point is None:
+                continue
+            eight = point
+            for _ in range(3):
+                eight = _add(eight, eight)
+            assert eight == (0, 1)  # [8]P is the neutral element: P has small order
+            jwk = {"kty": "OKP", "crv": "Ed25519", "x": _encode(y, sign)}
+            assert _code(public_key_from_jwk, jwk) == "ERR_JWK_INVALID"
+            refused += 1
+    assert refused == 8  # the whole 8-torsion subgroup
+    for y in (_P, _P + 1, 2**255 - 1):  # y >= p: not canonical (RFC 8032 §5.1.3)
+        assert _code(public_key_from_jwk, {"kty": "OKP", "crv": "Ed25519", "x": _encode(y, 0)}) == "ERR_JWK_INVALID"
+    for key in tj.key_pool("EdDSA"):  # ordinary keys still import
+        assert public_key_from_jwk(dict(key.public_key.jwk)).alg == "EdDSA"
