@@ -118,7 +118,7 @@ def _check_tree(value: Any, *, surrogates: bool) -> None:
 
 def loads_object(data: Any, *, what: str, max_bytes: int) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be one object with unique member names, at most ``max_bytes`` long."""
-    if not isinstance(data, bytes | bytearray):
+    if type(data) is not bytes and not isinstance(data, bytes | bytearray):
         raise JoseError("ERR_JSON", f"{what} is not bytes")
     if len(data) > max_bytes:
         raise JoseError("ERR_TOO_LARGE", f"{what} is larger than {max_bytes} bytes")

@@ -126,10 +126,7 @@ def _check_header(header: dict[str, Any], policy: JWSPolicy) -> str:
 
 
 def _header(head_b64: str, policy: JWSPolicy) -> tuple[dict[str, Any], str]:
-    """The checked header and its alg; a header seen before under this policy is served from its cache."""
-    cached = policy._headers.get(head_b64)
-    if cached is not None:
-        return dict(cached[0]), cached[1]
+    """RFC 7515 §5.2 steps 2-5: the checked header and its alg."""
     if len(head_b64) > (policy.max_header * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"header is larger than {policy.max_header} bytes")
     header = loads_object(b64url_decode(head_b64, what="header"), what="header", max_bytes=policy.max_header)
@@ -167,7 +164,8 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
     if keys is not None and not isinstance(keys, KeySet):
         raise JoseError("ERR_POLICY", "keys is not a KeySet")
     head_b64, payload_b64, sig_b64 = _split(token, policy)
-    header, alg = _header(head_b64, policy)
+    cached = policy._headers.get(head_b64)
+    header, alg = (dict(cached[0]), cached[1]) if cached is not None else _header(head_b64, policy)
     key = _key(header, alg, policy, keys)
     if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
