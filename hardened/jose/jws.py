@@ -85,7 +85,7 @@ def _split(token: Any, policy: JWSPolicy) -> list[str]:
         raise JoseError("ERR_JWS_MALFORMED", "token is not a string")
     if len(token) > policy.max_token:
         raise JoseError("ERR_TOO_LARGE", f"token is longer than {policy.max_token} characters")
-    if token[:1] == "{":
+    if token[:1] == "{" or token.lstrip()[:1] == "{":
         raise JoseError("ERR_JWS_MALFORMED", "JWS JSON serialization is not accepted")
     parts = token.split(".")
     if len(parts) == 5:

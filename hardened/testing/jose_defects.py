@@ -210,10 +210,13 @@ def json_serialization(draw: st.DrawFn, typ: str = Typ.ACCESS_TOKEN, now: float 
     """The flattened or general JWS JSON serialisation (RFC 7515 §7.2): ``ERR_JWS_MALFORMED``."""
     s = base_sample(draw, typ, now)
     head, body, sig = s.token.split(".")
-    flat = {"protected": head, "payload": body, "signature": sig}
-    doc = flat if draw(st.booleans()) else {"payload": body, "signatures": [{"protected": head, "signature": sig}]}
-    return defect_of(s, "json_serialization", "ERR_JWS_MALFORMED", draw(st.sampled_from(["", " ", "\n"]))
-                   + json.dumps(doc))
+    flat: dict[str, Any] = {"protected": head, "payload": body, "signature": sig}
+    if draw(st.booleans()):  # an unprotected header whose dots would split the text into three "parts"
+        flat["header"] = {"x5u": "https://a.example/k.pem"}
+    doc = flat if draw(st.booleans()) else {"payload": body, "signatures": [{k: v for k, v in flat.items()
+                                                                               if k != "payload"}]}
+    prefix = draw(st.sampled_from(["", " ", "\n", "\t "]))
+    return defect_of(s, "json_serialization", "ERR_JWS_MALFORMED", prefix + json.dumps(doc))
 
 
 @st.composite
