@@ -68,6 +68,8 @@ class JWTPolicy:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedJWT:
+    """A JWT whose signature (``jws``) and claims verified; ``header`` and ``claims`` are the caller's own copies."""
+
     header: dict[str, Any]
     claims: dict[str, Any]
     jws: VerifiedJWS
