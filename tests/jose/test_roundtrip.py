@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hardened.errors import JoseError
 from hardened.jose import (
     ALGORITHMS,
     ClaimsPolicy,
@@ -68,3 +69,38 @@ def test_returned_header_and_claims_are_the_callers_own(sample) -> None:
     second = sample.verify()
     assert second.header == sample.header
     assert second.claims == sample.claims
+
+
+@pytest.mark.requirement("HP-JOSE-14")
+def test_header_cache_under_threads_and_eviction(now) -> None:
+    """More distinct verified headers than the per-policy cache holds, from four threads: every token verifies,
+    every tampered one is refused, nothing else is raised."""
+    import threading
+
+    key = tj.key_pool("EdDSA")[0]
+    keys = KeySet([key.public_key])
+    policy = JWSPolicy(typ=Typ.ACCESS_TOKEN)
+    tokens = [key.sign_jws({"n": i}, typ=Typ.ACCESS_TOKEN, header={"x-n": str(i)}) for i in range(300)]
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(len(tokens)):
+                token = tokens[(i + offset) % len(tokens)]
+                assert verify_jws(token, policy=policy, keys=keys).payload["n"] == (i + offset) % len(tokens)
+                head, body, sig = token.split(".")
+                try:
+                    verify_jws(f"{head}.{body[:-2]}AA.{sig}", policy=policy, keys=keys)
+                except JoseError:
+                    pass
+                else:
+                    raise AssertionError("tampered payload accepted")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n * 75,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:1]
