@@ -173,5 +173,6 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
     payload_raw = b64url_decode(payload_b64, what="payload")
     verify_bytes(alg, key.key, token[: len(head_b64) + 1 + len(payload_b64)].encode("ascii"), signature)
     payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
-    _remember(head_b64, header, alg, policy)
+    if cached is None:
+        _remember(head_b64, header, alg, policy)
     return VerifiedJWS(header=header, payload=payload, key=key)
