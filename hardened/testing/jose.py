@@ -43,6 +43,7 @@ from hardened.testing.jose_defects import (
     non_canonical_b64,
     non_object_payload,
     not_compact_jws,
+    okp_bad_point,
     oversize,
     private_members,
     rsa_too_small,
@@ -71,8 +72,8 @@ __all__ = [
     "b64_header", "bad_time_claim", "claim_mismatch", "crit", "defects", "duplicate_members", "ec_bad_point",
     "expired", "forbidden_header", "future_claim", "issuer_keys", "json_bom", "json_serialization", "json_values",
     "jwt_policy", "key_mismatch", "key_pool", "non_canonical_b64", "non_object_payload", "not_compact_jws",
-    "oversize", "private_members", "rsa_too_small", "sign_raw", "signing_keys", "typ_spellings", "valid_claims",
-    "valid_jwts", "wrong_key", "wrong_typ",
+    "okp_bad_point", "oversize", "private_members", "rsa_too_small", "sign_raw", "signing_keys", "typ_spellings",
+    "valid_claims", "valid_jwts", "wrong_key", "wrong_typ",
 ]
 
 #: Every defect class of issue 2 §3: name -> (strategy factory taking ``typ`` and ``now``, the code it must raise).
@@ -93,6 +94,7 @@ DEFECTS: dict[str, tuple[Any, str]] = {
     "non_object_payload": (non_object_payload, "ERR_JSON"),
     "rsa_too_small": (rsa_too_small, "ERR_JWK_INVALID"),
     "ec_bad_point": (ec_bad_point, "ERR_JWK_INVALID"),
+    "okp_bad_point": (okp_bad_point, "ERR_JWK_INVALID"),
     "private_members": (private_members, "ERR_JWK_INVALID"),
     "bad_time_claim": (bad_time_claim, "ERR_JWT_CLAIM_INVALID | ERR_JSON"),
     "future_claim": (future_claim, "ERR_JWT_NOT_YET_VALID"),

@@ -293,6 +293,23 @@ def ec_bad_point(draw: st.DrawFn, typ: str = Typ.DPOP, now: float = NOW) -> Defe
     return _embedded(s, typ, "ES256", s.key, jwk, "ec_bad_point")
 
 
+_P25519 = 2**255 - 19
+_Y8 = int.from_bytes(bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little")
+#: Encodings (y, x sign bit) of the eight Ed25519 points of small order, and non-canonical encodings (y >= p).
+_WEAK_ED25519 = ((0, 0), (0, 1), (1, 0), (_P25519 - 1, 0), (_Y8, 0), (_Y8, 1), (_P25519 - _Y8, 0),
+                 (_P25519 - _Y8, 1), (_P25519, 0), (_P25519 + 1, 0), (2**255 - 1, 1))
+
+
+@st.composite
+def okp_bad_point(draw: st.DrawFn, typ: str = Typ.DPOP, now: float = NOW) -> Defect:
+    """An embedded Ed25519 key of small order (it would verify forged signatures) or with a non-canonical y
+    (RFC 8032 §5.1.3): ``ERR_JWK_INVALID``."""
+    s = base_sample(draw, typ, now, algs=("EdDSA",))
+    y, sign = draw(st.sampled_from(_WEAK_ED25519))
+    x = b64url_encode(((y % 2**255) | (sign << 255)).to_bytes(32, "little"))
+    return _embedded(s, typ, "EdDSA", s.key, {"kty": "OKP", "crv": "Ed25519", "x": x}, "okp_bad_point")
+
+
 def _shift_y(y_b64: str, delta: int) -> str:
     """y + delta: for a given x at most two y are on the curve (y and p - y), so this point is off it."""
     y = int.from_bytes(b64url_decode(y_b64), "big")

@@ -124,6 +124,12 @@ def test_ec_point_off_curve_or_other_curve(defect) -> None:
 
 
 @pytest.mark.requirement("HP-JOSE-10")
+@given(tj.okp_bad_point())
+def test_ed25519_small_order_or_non_canonical(defect) -> None:
+    _expected("okp_bad_point", defect)
+
+
+@pytest.mark.requirement("HP-JOSE-10")
 @given(tj.private_members())
 def test_private_members_in_public_jwk(defect) -> None:
     _expected("private_members", defect)
@@ -172,6 +178,6 @@ def test_catalogue_covers_issue_2() -> None:
     assert set(tj.DEFECTS) == {
         "alg_none", "alg_not_allowed", "key_mismatch", "wrong_typ", "oversize", "forbidden_header", "crit", "b64",
         "duplicate_members", "non_canonical_b64", "json_bom", "json_serialization", "not_compact_jws",
-        "non_object_payload", "rsa_too_small", "ec_bad_point", "private_members", "bad_time_claim", "future_claim",
-        "expired", "claim_mismatch", "wrong_key",
+        "non_object_payload", "rsa_too_small", "ec_bad_point", "okp_bad_point", "private_members", "bad_time_claim",
+        "future_claim", "expired", "claim_mismatch", "wrong_key",
     }
