@@ -8,6 +8,13 @@ it in the next PoP; a ``use_attestation_challenge`` answer is retried once with 
     auth = ClientAttestationAuth(attestation_jwt, instance_key, audience=as_issuer)
     httpx.post(token_endpoint, data=form, auth=auth)
 
+The headers go only to the origin of ``audience`` (or to the ``origins`` given, e.g. an AS whose endpoints live on
+another host): a PoP is not bound to the request, only to its ``aud``, so any other server that received one could
+present it, with the attestation, to the real audience while it is fresh (§11.1, §12). Requests to other origins
+are sent without both headers, and challenges are learnt only from the audience's origins. Note that httpx copies
+request headers when it follows a redirect itself (``follow_redirects=True``) without running the auth flow again:
+keep redirects off (the httpx default) for requests to the token and PAR endpoints.
+
 In DPoP combined mode (§5.2) pass ``combined=True``: only the attestation header is sent, and the DPoP proof,
 signed with the same instance key, carries :attr:`ClientAttestationAuth.challenge` as its ``nonce``.
 """
@@ -16,12 +23,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 
 import httpx
 
+from hardened.client.origin import credential_origin, origin_of
 from hardened.clock import Clock, SystemClock
-from hardened.errors import InvalidClientAttestation
+from hardened.errors import ConfigurationError, InvalidClientAttestation
 from hardened.jose import SigningKey, Typ
 
 __all__ = [
@@ -81,12 +89,17 @@ def _error_code(response: httpx.Response) -> str | None:
 
 
 class ClientAttestationAuth(httpx.Auth):
-    """httpx auth that attaches the attestation and a fresh PoP to every request and answers challenges once."""
+    """httpx auth that attaches the attestation and a fresh PoP to every request to the audience's origin (or to
+    ``origins``), and answers challenges once; other origins get neither header."""
 
     requires_response_body = True
 
     def __init__(self, attestation: str, key: SigningKey, *, audience: str, clock: Clock | None = None,
-                 challenge: str | None = None, combined: bool = False) -> None:
+                 challenge: str | None = None, combined: bool = False, origins: Sequence[str] | None = None) -> None:
+        targets = [audience] if origins is None else list(origins)
+        if not targets:
+            raise ConfigurationError("the client attestation needs at least one origin to be sent to")
+        self.origins = frozenset(credential_origin(url, "the client attestation") for url in targets)
         self.attestation = attestation
         self.key = key
         self.audience = audience
@@ -109,6 +122,11 @@ class ClientAttestationAuth(httpx.Auth):
         return True
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if origin_of(request.url) not in self.origins:  # never to another server (see module doc)
+            for name in (ATTESTATION_HEADER, POP_HEADER):
+                request.headers.pop(name, None)
+            yield request
+            return
         self._sign(request)
         response = yield request
         fresh = self._learn(response)

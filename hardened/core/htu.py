@@ -14,12 +14,13 @@ User information (``user@host``) is refused: RFC 9110 §4.2.4 deprecates it and 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 
 from hardened.errors import InvalidDPoPProof
 
-__all__ = ["MAX_HTU", "join_base_and_path", "normalize_htu"]
+__all__ = ["MAX_HTU", "is_loopback_host", "join_base_and_path", "normalize_htu"]
 
 #: The longest URI accepted anywhere as ``htu`` (before normalisation).
 MAX_HTU = 2048
@@ -136,3 +137,14 @@ def join_base_and_path(base_url: str, path: str) -> str:
     if not path.startswith("/"):
         path = "/" + path
     return normalize_htu(base + path)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (``127.0.0.0/8``, ``::1``, brackets optional): the only hosts
+    where plain ``http`` is tolerated (RFC 8252 §8.3; FAPI 2.0 SP §5.2.1 requires TLS everywhere else)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host[1:-1] if host.startswith("[") and host.endswith("]") else host).is_loopback
+    except ValueError:
+        return False
