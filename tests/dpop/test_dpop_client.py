@@ -147,3 +147,18 @@ def test_token_goes_only_to_its_resource(app_factory, clock) -> None:
         auth.set_access_token(TOKEN, resource="/relative")
     auth.set_access_token(None, resource="")
     assert auth.access_token is None
+
+
+def test_token_only_over_https_except_loopback() -> None:
+    """FAPI 2.0 SP §5.2.1: a DPoP-bound token is still a credential; never in clear text off loopback."""
+    auth = DPoPAuth(key_pool()[0])
+    for resource in ("http://rs.example/mcp", "http://10.0.0.1/mcp", "http://localhost.evil.example/mcp"):
+        with pytest.raises(ConfigurationError):
+            auth.set_access_token(TOKEN, resource=resource)
+        assert auth.access_token is None
+    for resource in ("http://127.0.0.1:8000/mcp", "http://[::1]:8000/mcp", "http://localhost/mcp"):
+        auth.set_access_token(TOKEN, resource=resource)
+        assert auth.access_token == TOKEN
+    with pytest.raises(ConfigurationError):
+        DPoPAuth(key_pool()[0], access_token=TOKEN, resource="http://rs.example/mcp")
+
