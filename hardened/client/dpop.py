@@ -82,6 +82,7 @@ class _DPoPFlow:
         clock: Clock | None = None,
         jti: Callable[[], str] | None = None,
         _nonces: OrderedDict[str, str] | None = None,
+        _lock: threading.Lock | None = None,
     ) -> None:
         self.key = key or SigningKey.generate("ES256")
         self.access_token: str | None = None
@@ -91,7 +92,7 @@ class _DPoPFlow:
         self.clock = clock or SystemClock()
         self._jti = jti or (lambda: secrets.token_urlsafe(16))
         self._nonces: OrderedDict[str, str] = _nonces if _nonces is not None else OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = _lock or threading.Lock()  # shared with an as_httpx2() twin, as the nonces are
 
     @property
     def jkt(self) -> str:
@@ -183,6 +184,6 @@ class DPoPAuth(_DPoPFlow, httpx.Auth):
         class DPoPAuthHttpx2(_DPoPFlow, httpx2.Auth):
             pass
 
-        twin = DPoPAuthHttpx2(self.key, clock=self.clock, jti=self._jti, _nonces=self._nonces)
+        twin = DPoPAuthHttpx2(self.key, clock=self.clock, jti=self._jti, _nonces=self._nonces, _lock=self._lock)
         twin.access_token, twin._token_origin = self.access_token, self._token_origin
         return twin

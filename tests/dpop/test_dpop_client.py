@@ -162,3 +162,9 @@ def test_token_only_over_https_except_loopback() -> None:
     with pytest.raises(ConfigurationError):
         DPoPAuth(key_pool()[0], access_token=TOKEN, resource="http://rs.example/mcp")
 
+
+def test_httpx2_twin_shares_the_nonce_lock() -> None:
+    """The twin writes the same nonce store: one lock guards it, or concurrent flows corrupt the OrderedDict."""
+    auth = DPoPAuth(key_pool()[0])
+    twin = auth.as_httpx2()
+    assert twin._nonces is auth._nonces and twin._lock is auth._lock
