@@ -312,7 +312,8 @@ def verify_client_attestation_pop(
     return VerifiedAttestationPoP(
         method=ATTESTATION_POP_JWT, jti=jti, iat=float(verified.claims["iat"]), challenge=challenge,
         replay_key=attestation_pop_replay_key(attestation, jti),
-        replay_ttl=policy.pop_max_age + policy.max_future_skew,
+        # accepted up to and including iat + pop_max_age, iat up to max_future_skew ahead: one second more
+        replay_ttl=policy.pop_max_age + policy.max_future_skew + 1.0,
     )
 
 
