@@ -131,11 +131,16 @@ def join_base_and_path(base_url: str, path: str) -> str:
     """The request URI from a configured external base URL (scheme, authority, optional prefix) and a request path.
 
     The base URL is configuration, never the ``Host`` or ``X-Forwarded-*`` headers of a request (RFC 9449 §4.3
-    step 9 compares against the URI the server really serves).
+    step 9 compares against the URI the server really serves). A path with dot segments (also percent-encoded,
+    ``/a/%2E%2E/b``) is refused: the application routes on the path as received, while ``htu`` is compared after
+    RFC 3986 §5.2.4 removal, so a proof for ``/b`` would be accepted by whatever serves ``/a/{path}``.
     """
     base = normalize_htu(base_url).rstrip("/")
     if not path.startswith("/"):
         path = "/" + path
+    decoded = _normalize_pct(path)
+    if _remove_dot_segments(decoded) != decoded:
+        raise InvalidDPoPProof("the request path has dot segments", detail="DPOP_PATH_DOT_SEGMENTS")
     return normalize_htu(base + path)
 
 
