@@ -153,7 +153,19 @@ def _eku(cert: x509.Certificate) -> list[str]:
 
 
 def certificate_info(cert: x509.Certificate) -> dict[str, object]:
-    """What ``pki inspect`` shows: RFC 4514 subject and issuer, SANs, validity, EKU, key, ``x5t#S256``."""
+    """What ``pki inspect`` shows: RFC 4514 subject and issuer, SANs, validity, EKU, key, ``x5t#S256``.
+
+    ``cryptography`` parses names, keys and extensions only when asked: a malformed one is a ``PkiError`` here.
+    """
+    try:
+        return _info(cert)
+    except PkiError:
+        raise
+    except ValueError as exc:
+        raise PkiError(f"malformed certificate: {' '.join(str(exc).split())[:200]}") from None
+
+
+def _info(cert: x509.Certificate) -> dict[str, object]:
     try:
         key = key_type_of(cert.public_key())
     except PkiError as exc:
