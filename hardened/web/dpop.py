@@ -16,7 +16,6 @@ the query string is refused and one in a body is never looked at (RFC 9700 §2.4
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from starlette.responses import Response
 from hardened.clock import Clock
 from hardened.core.dpop import DPoPPolicy, VerifiedDPoPProof, dpop_replay_key, verify_dpop_proof
 from hardened.core.dpop_nonce import NonceSource
-from hardened.core.htu import join_base_and_path, normalize_htu
+from hardened.core.htu import is_loopback_host, join_base_and_path, normalize_htu
 from hardened.errors import (
     ConfigurationError,
     HardenedError,
@@ -110,12 +109,9 @@ def _check_base_url(url: str) -> str:
     if "?" in url or "#" in url:
         raise ConfigurationError("external base URL must not have a query or fragment")
     if normalized.startswith("http://"):
-        host = normalized[7:].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        authority = normalized[7:].split("/", 1)[0]
+        host = authority.partition("]")[0] + "]" if authority.startswith("[") else authority.partition(":")[0]
+        if not is_loopback_host(host):
             raise ConfigurationError("external base URL must use https (http only on loopback)")
     return normalized
 

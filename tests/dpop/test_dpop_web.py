@@ -95,7 +95,8 @@ def test_expected_uri_ignores_host_and_forwarded_headers(app_factory) -> None:
 
 
 @pytest.mark.requirement("HP-DPOP-09")
-@pytest.mark.parametrize("url", ["http://as.example", "not a url", "https://as.example/?q", "ftp://as.example"])
+@pytest.mark.parametrize("url", ["http://as.example", "not a url", "https://as.example/?q", "ftp://as.example",
+                                 "http://localhost.as.example", "http://[::2]:80", "http://127.0.0.1.nip.io"])
 def test_external_base_url_checked_at_startup(app_factory, url: str) -> None:
     from hardened.adapters.memory import MemoryReplayCache
     from hardened.clock import FixedClock
@@ -104,7 +105,8 @@ def test_external_base_url_checked_at_startup(app_factory, url: str) -> None:
 
     with pytest.raises(ConfigurationError):
         DPoPVerifier(DPoPPolicy(), MemoryReplayCache(), None, FixedClock(), url)
-    DPoPVerifier(DPoPPolicy(), MemoryReplayCache(), None, FixedClock(), "http://127.0.0.1:8080")
+    for loopback in ("http://127.0.0.1:8080", "http://[::1]", "http://[::1]:8080/base", "http://localhost"):
+        DPoPVerifier(DPoPPolicy(), MemoryReplayCache(), None, FixedClock(), loopback)
 
 
 # -- resource server ---------------------------------------------------------------------------------------------
