@@ -29,6 +29,7 @@ import httpx
 
 from hardened.client.origin import credential_origin, origin_of
 from hardened.clock import Clock, SystemClock
+from hardened.core.attestation import ATTESTATION_HEADER, CHALLENGE_HEADER, MAX_CHALLENGE, POP_HEADER
 from hardened.errors import ConfigurationError, InvalidClientAttestation
 from hardened.jose import SigningKey, Typ
 
@@ -39,10 +40,6 @@ __all__ = [
     "fetch_attestation_challenge",
 ]
 
-ATTESTATION_HEADER = "OAuth-Client-Attestation"
-POP_HEADER = "OAuth-Client-Attestation-PoP"
-CHALLENGE_HEADER = "OAuth-Client-Attestation-Challenge"
-MAX_CHALLENGE = 512
 MAX_ERROR_BODY = 4096
 
 

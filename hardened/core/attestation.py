@@ -50,8 +50,11 @@ from hardened.jose import (
 )
 
 __all__ = [
+    "ATTESTATION_HEADER",
     "ATTESTATION_POP_JWT",
+    "CHALLENGE_HEADER",
     "DPOP_COMBINED",
+    "POP_HEADER",
     "AttestationPolicy",
     "AttesterKeys",
     "ChallengeCheck",
@@ -64,6 +67,10 @@ __all__ = [
     "verify_dpop_combined_pop",
 ]
 
+#: §4, §5.1, §6.2 (§13.1): the HTTP header fields.
+ATTESTATION_HEADER = "OAuth-Client-Attestation"
+POP_HEADER = "OAuth-Client-Attestation-PoP"
+CHALLENGE_HEADER = "OAuth-Client-Attestation-Challenge"
 #: §7.6 / §13.5.2: the registered Proof-of-Possession method names.
 ATTESTATION_POP_JWT = "attestation_pop_jwt"
 DPOP_COMBINED = "dpop_combined"

@@ -37,6 +37,7 @@ from hardened.errors import (
 )
 from hardened.ports.replay import ReplayCache
 from hardened.web.errors import resource_error_response
+from hardened.web.token68 import TOKEN68
 
 __all__ = [
     "Credential",
@@ -51,8 +52,6 @@ __all__ = [
 ]
 
 MAX_AUTHORIZATION = 8192
-# RFC 7235 §2.1 token68; RFC 9449 §7.1 uses it for DPoP access tokens too.
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _SCHEME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")
 
 
@@ -96,7 +95,7 @@ def read_authorization(request: Request) -> Credential | None:
     if not _SCHEME.fullmatch(scheme):
         raise InvalidRequest("the Authorization header is malformed", detail="AUTHORIZATION_SCHEME")
     token = rest.strip(" ")
-    if not _TOKEN68.fullmatch(token):
+    if not TOKEN68.fullmatch(token):
         raise InvalidToken("the access token is malformed", detail="AUTHORIZATION_TOKEN68")
     return Credential(scheme=scheme.lower(), token=token)
 
