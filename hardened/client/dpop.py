@@ -125,7 +125,9 @@ class _DPoPFlow:
 
     def _sign(self, request: Any) -> str | None:
         nonce = self.nonce_for(request.url)
-        htu = str(request.url.copy_with(query=None, fragment=None))
+        # RFC 9449 §4.2: htu without query and fragment; and without user information (RFC 9110 §4.2.4), which
+        # would put a password into a header that proxies may log, and which servers refuse anyway.
+        htu = str(request.url.copy_with(query=None, fragment=None, userinfo=b""))
         token = self.access_token if origin_of(request.url) == self._token_origin else None
         request.headers["DPoP"] = build_dpop_proof(
             self.key, htm=request.method, htu=htu, iat=self.clock.now(), jti=self._jti(), nonce=nonce,

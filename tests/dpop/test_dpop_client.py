@@ -168,3 +168,17 @@ def test_httpx2_twin_shares_the_nonce_lock() -> None:
     auth = DPoPAuth(key_pool()[0])
     twin = auth.as_httpx2()
     assert twin._nonces is auth._nonces and twin._lock is auth._lock
+
+
+def test_proof_htu_carries_no_user_information(clock) -> None:
+    """A URL with user:password@ must not copy the password into the proof (a header proxies may log)."""
+    import base64
+    import json
+
+    auth = DPoPAuth(key_pool()[0], clock=clock)
+    sent = next(auth.sync_auth_flow(httpx.Request("GET", "https://user:secret@rs.example/mcp?x=1")))
+    payload = sent.headers["dpop"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["htu"] == "https://rs.example/mcp"
+    verify_dpop_proof(sent.headers["dpop"], method="GET", uri="https://rs.example/mcp", policy=DPoPPolicy(),
+                      now=FIXED_NOW)
