@@ -220,7 +220,7 @@ def test_registry_refuses_duplicates_and_missing_files(world: AttestationWorld, 
 @pytest.mark.requirement("HP-ATT-10")
 def test_pop_replay_refused_up_to_the_last_instant_it_is_acceptable(world: AttestationWorld) -> None:
     """A PoP dated max_future_skew ahead is acceptable until iat + pop_max_age inclusive; its jti must outlive it."""
-    verifier = trusted(world, MemoryReplayCache())  # type: ignore[arg-type]
+    verifier = trusted(world, MemoryReplayCache())
     policy = verifier.policy
     iat = int(world.now + policy.max_future_skew)
     pop = world.pop(jti="edge", iat=iat)
