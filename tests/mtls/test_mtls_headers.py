@@ -253,3 +253,19 @@ def test_forged_header_with_x_forwarded_for_against_real_uvicorn(issued: IssuedC
     with serve(config) as port, httpx.Client(timeout=10) as client:
         response = client.get(f"http://127.0.0.1:{port}/token", params={"client_id": "uri"}, headers=forged)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client", response.text
+
+
+@pytest.mark.requirement("HP-MTLS-10")
+@given(before=st.lists(st.sampled_from(["192.0.2.7", "[2001:db8::1]:80", "unknown", "", " 198.51.100.1:9", '"x"']),
+                       max_size=3),
+       noise=st.text(max_size=40), name=st.sampled_from([b"x-forwarded-for", b"forwarded"]))
+def test_any_forwarded_for_header_never_crashes_and_naming_the_proxy_untrusts_it(
+        issued: IssuedCertificate, before: list[str], noise: str, name: bytes) -> None:
+    headers = forwarded_certificate_headers(issued, "rfc9440")
+    source = _source("rfc9440")
+    with contextlib.suppress(InvalidClient, InvalidRequest):  # arbitrary text: our errors only
+        source.extract(_scope([*headers, (name, noise.encode("utf-8", "surrogatepass"))]))
+    proxy = "10.0.0.5:1" if name == b"x-forwarded-for" else "for=10.0.0.5"
+    entries = [e if name == b"x-forwarded-for" else f"for={e}" for e in before]
+    with pytest.raises(InvalidClient):
+        source.extract(_scope([*headers, (name, ", ".join([*entries, proxy]).encode())]))
