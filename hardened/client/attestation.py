@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 
 import httpx
 
@@ -89,7 +89,8 @@ class ClientAttestationAuth(httpx.Auth):
     """httpx auth that attaches the attestation and a fresh PoP to every request to the audience's origin (or to
     ``origins``), and answers challenges once; other origins get neither header."""
 
-    requires_response_body = True
+    requires_request_body = True  # a retried request is re-sent with the same body
+    requires_response_body = False  # only a 400/401 with a new challenge is read, never a streamed MCP response
 
     def __init__(self, attestation: str, key: SigningKey, *, audience: str, clock: Clock | None = None,
                  challenge: str | None = None, combined: bool = False, origins: Sequence[str] | None = None) -> None:
@@ -118,17 +119,43 @@ class ClientAttestationAuth(httpx.Auth):
         self.challenge = values[0]
         return True
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if origin_of(request.url) not in self.origins:  # never to another server (see module doc)
+    def _attach(self, request: httpx.Request) -> bool:
+        """Sign ``request`` if it goes to one of our origins; otherwise strip both headers (see module doc)."""
+        if origin_of(request.url) not in self.origins:
             for name in (ATTESTATION_HEADER, POP_HEADER):
                 request.headers.pop(name, None)
+            return False
+        self._sign(request)
+        return True
+
+    def _challenged(self, response: httpx.Response) -> bool:
+        """§7.4: a 400/401 bringing a new challenge (kept for the next proof); its body says whether to retry."""
+        return self._learn(response) and not self.combined and response.status_code in (400, 401)
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self._attach(request):
             yield request
             return
-        self._sign(request)
+        request.read()
         response = yield request
-        fresh = self._learn(response)
-        # §7.4: use_attestation_challenge comes with a new challenge; retry once, never loop.
-        if fresh and not self.combined and _error_code(response) == "use_attestation_challenge":
-            self._sign(request)
-            retried = yield request
-            self._learn(retried)
+        if self._challenged(response):
+            response.read()
+            if _error_code(response) == "use_attestation_challenge":  # retry once, never loop
+                self._sign(request)
+                self._learn((yield request))
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if not self._attach(request):
+            yield request
+            return
+        await request.aread()
+        response = yield request
+        if self._challenged(response):
+            await response.aread()
+            if _error_code(response) == "use_attestation_challenge":
+                self._sign(request)
+                self._learn((yield request))
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The generic flow: like ``sync_auth_flow``, for callers that drive it themselves."""
+        yield from self.sync_auth_flow(request)

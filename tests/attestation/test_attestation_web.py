@@ -300,3 +300,31 @@ def test_agent_sends_attestation_and_pop_only_to_the_audience_origin(world: Atte
             ClientAttestationAuth(world.attestation(), world.instance_key, audience=bad)
     local = ClientAttestationAuth(world.attestation(), world.instance_key, audience="http://127.0.0.1:8080")
     assert POP_HEADER in next(local.auth_flow(httpx.Request("POST", "http://127.0.0.1:8080/token"))).headers
+
+
+@pytest.mark.requirement("HP-ATT-18")
+def test_agent_does_not_read_a_streamed_response(world: AttestationWorld) -> None:
+    """An MCP answer streams (SSE): the auth flow must hand it over unread; only a 400/401 challenge is read."""
+    from starlette.responses import StreamingResponse
+
+    app = FastAPI()
+
+    @app.post("/mcp")
+    async def stream() -> StreamingResponse:
+        async def events():  # type: ignore[no-untyped-def]
+            yield b"event: message\ndata: {}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    auth = ClientAttestationAuth(world.attestation(), world.instance_key, audience=world.audience,
+                                 clock=FixedClock(world.now))
+
+    async def go() -> tuple[bool, bytes]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=app_base(app)) as client, \
+                client.stream("POST", "/mcp", auth=auth) as response:
+            unread = not response.is_stream_consumed
+            return unread, await response.aread()
+
+    unread, body = asyncio.run(go())
+    assert unread and body.startswith(b"event: message")
