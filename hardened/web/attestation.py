@@ -111,7 +111,8 @@ class AttestationGuard:
     """A FastAPI dependency: verifies the request's attestation with the ordered verifier list.
 
     ``required=False`` lets requests without an ``OAuth-Client-Attestation`` header through as ``None`` (the
-    attestation is then only an additional signal, §7.6); with one, it must verify. Errors are raised as
+    attestation is then only an additional signal, §7.6); with one, it must verify. The guard reads headers only:
+    the caller compares the result's ``client_id`` with the request's authenticated client (§7.1 step 7, §7.5). Errors are raised as
     ``OAuthError`` and rendered by :func:`hardened.web.errors.install_error_handlers`.
     """
 
