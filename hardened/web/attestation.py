@@ -112,8 +112,8 @@ class AttestationGuard:
 
     ``required=False`` lets requests without an ``OAuth-Client-Attestation`` header through as ``None`` (the
     attestation is then only an additional signal, §7.6); with one, it must verify. The guard reads headers only:
-    the caller compares the result's ``client_id`` with the request's authenticated client (§7.1 step 7, §7.5). Errors are raised as
-    ``OAuthError`` and rendered by :func:`hardened.web.errors.install_error_handlers`.
+    the caller compares the result's ``client_id`` with the request's authenticated client (§7.1 step 7, §7.5).
+    Errors are raised as ``OAuthError`` and rendered by :func:`hardened.web.errors.install_error_handlers`.
     """
 
     def __init__(self, verifiers: Sequence[AttestationVerifier], *, audience: str, clock: Clock,
