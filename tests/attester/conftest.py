@@ -23,7 +23,7 @@ def software_spec(org_id: str = "acme", software_id: str = "acme-agent") -> Soft
     return SoftwareIn.model_validate({
         "org_id": org_id, "software_id": software_id, "client_name": "Acme Agent",
         "redirect_uris": ["https://agent.acme.example/cb"], "jwks_uri": "https://agent.acme.example/jwks.json",
-        "scope": "trade:read", "hardened_tier": "attested"})
+        "scope": "trade:read", "hardened_tier": "attested", "attestation_required": True})
 
 
 def populate(auth: Authority) -> None:
