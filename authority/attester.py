@@ -75,6 +75,7 @@ class AuthorityAttester:
             key = public_key_from_jwk(spec.jwk)
         except JoseError as exc:
             raise InvalidClientMetadata(f"jwk: {exc.description}", detail=exc.code) from None
+        self.authority.store.software(software_id)  # NotFound before any key is made
         self.ensure_key(actor=actor)
         instance = Instance(spec.instance_id or f"inst-{secrets.token_hex(8)}", software_id, key.thumbprint,
                             key.public_jwk(), "active", self.authority.clock.now())
