@@ -6,7 +6,7 @@ the authority acting as Client Attester publishes ``attester_issuer`` and ``atte
   (pinned from then on); any defect is a :class:`~hardened.errors.ConfigurationError`.
 - :class:`AuthorityAttesters`: the ``AttesterKeys`` lookup (``get(issuer)``) with keys refreshed every ``max_age``
   seconds (attester key rotation); an authority that cannot be fetched once its cached keys expired is left out:
-  its attestations are refused as untrusted (fail closed).
+  its attestations are refused as untrusted (fail closed), and it is not asked again for ``retry_after`` seconds.
 
 Checks, as for statement keys (``hardened.adapters.authority_jwks``): the configuration's ``issuer`` and
 ``attester_issuer`` are exactly the configured issuer (RFC 8414 §3.3), ``attester_jwks_uri`` is at the issuer's
@@ -80,14 +80,15 @@ class AuthorityAttesters:
     """``AttesterKeys`` over authorities' published attester keys, cached ``max_age`` seconds (module doc)."""
 
     def __init__(self, client: httpx.Client, issuers: Sequence[str], *, clock: Clock | None = None,
-                 max_age: float = 300.0) -> None:
+                 max_age: float = 300.0, retry_after: float = 10.0) -> None:
         for issuer in issuers:
             _check_issuer(issuer)
         if not 0 < max_age <= 86_400:
             raise ConfigurationError("max_age must be in (0, 86400] seconds")
         self._client, self._issuers = client, frozenset(issuers)
         self._clock = clock or SystemClock()
-        self.max_age = max_age
+        self.max_age, self.retry_after = max_age, retry_after
+        self._failed_until: dict[str, float] = {}
         self._cache: dict[str, tuple[KeySet, float]] = {}
         self._lock = threading.Lock()
 
@@ -100,11 +101,15 @@ class AuthorityAttesters:
             cached = self._cache.get(issuer)
         if cached is not None and now < cached[1]:
             return cached[0]
+        with self._lock:
+            if now < self._failed_until.get(issuer, 0.0):
+                return None  # failed recently: do not let every request wait on an unreachable authority
         try:
             keys = fetch_attester_keys(self._client, issuer)
         except (httpx.HTTPError, ValueError, JoseError):
             with self._lock:
                 self._cache.pop(issuer, None)
+                self._failed_until[issuer] = now + self.retry_after
             return None
         with self._lock:
             self._cache[issuer] = (keys, now + self.max_age)

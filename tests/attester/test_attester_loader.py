@@ -96,6 +96,10 @@ def test_keys_are_cached_then_refreshed_and_an_unreachable_authority_is_dropped(
         assert attesters.get(url) is not None  # cached
         clock.advance(300)
         assert attesters.get(url) is None  # refreshed, refused, dropped
+        state["config"]["attester_issuer"] = url
+        assert attesters.get(url) is None  # not asked again for retry_after seconds
+        clock.advance(10)
+        assert attesters.get(url) is not None
 
 
 def test_configuration_is_checked_at_start_up() -> None:
