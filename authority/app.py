@@ -8,6 +8,9 @@ Admin (``/admin/...``): every route depends on ``operator``, a pluggable FastAPI
 acting operator's name or raises. The default is :class:`AdminTokenAuth` (``Authorization: Bearer`` with the
 256-bit token made at ``authority init``, compared in constant time); mTLS with the project's PKI can replace it
 by passing another dependency to :func:`create_app`. Bad input never yields a 500 (``install_error_handlers``).
+
+The authority acting as Client Attester adds its routes (``authority.attester_app``; docs/attester.md) and its
+members of the authority configuration (``attester_jwks_uri``, ``attestation_endpoint``, ...).
 """
 
 from __future__ import annotations
