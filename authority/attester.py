@@ -164,6 +164,11 @@ class AuthorityAttester:
         instance = self._check_standing(request)
         org_id = self.authority.store.software(instance.software_id).org_id
         key, lifetime = self.active_key(), self.authority.policy.attestation_lifetime
+        token = build_client_attestation(
+            key, issuer=self.authority.issuer, client_id=request.client_id, instance_key=instance.jwk, now=now,
+            lifetime=lifetime, claims={"software_id": instance.software_id, "org_id": org_id,
+                                       "instance_id": instance.instance_id})
+        # Signed first, returned only once the issuance (and a new client binding) is recorded and audited.
         event = AuditEvent(now, f"instance:{instance.instance_id}", "attestation.issue", request.client_id,
                            {"instance_id": instance.instance_id, "software_id": instance.software_id,
                             "kid": key.kid, "exp": int(now) + lifetime})
@@ -172,8 +177,4 @@ class AuthorityAttester:
                                                      now), event=event)
         except Conflict:
             raise _refused("this client_id is bound to another software", "ERR_ATTREQ_CLIENT_BOUND") from None
-        token = build_client_attestation(
-            key, issuer=self.authority.issuer, client_id=request.client_id, instance_key=instance.jwk, now=now,
-            lifetime=lifetime, claims={"software_id": instance.software_id, "org_id": org_id,
-                                       "instance_id": instance.instance_id})
         return {"client_attestation": token, "token_type": Typ.CLIENT_ATTESTATION, "expires_in": lifetime}
