@@ -33,9 +33,9 @@ def populate(auth: Authority) -> None:
         auth.add_software(software_spec(org, f"{org}-agent"), actor="test")
 
 
-@pytest.fixture(scope="session")
-def world() -> InstanceWorld:
-    return InstanceWorld.create()
+@pytest.fixture(scope="session", params=["ES256", "EdDSA"])
+def world(request: pytest.FixtureRequest) -> InstanceWorld:
+    return InstanceWorld.create(request.param)
 
 
 @pytest.fixture(scope="session")
