@@ -1,0 +1,35 @@
+"""The token endpoint (RFC 6749 §3.2): client authentication, the DPoP proof, then one grant; ``no-store``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from hardened.core.token_exchange import TOKEN_EXCHANGE
+from hardened.errors import UnsupportedGrantType
+from hardened.server.client_auth import authenticate_client
+from hardened.server.context import context
+from hardened.server.exchange import token_exchange_grant
+from hardened.server.forms import read_form
+from hardened.server.grants import authorization_code_grant, refresh_token_grant
+from hardened.web.errors import NO_STORE
+
+router = APIRouter()
+GRANTS = {
+    "authorization_code": authorization_code_grant,
+    "refresh_token": refresh_token_grant,
+    TOKEN_EXCHANGE: token_exchange_grant,
+}
+
+
+@router.post("/token")
+async def token(request: Request) -> JSONResponse:
+    """RFC 6749 §5.1 success or §5.2 error; RFC 9449 §5: DPoP-bound tokens answer ``token_type: DPoP``."""
+    ctx = context(request)
+    form = await read_form(request)
+    grant = GRANTS.get(form.get("grant_type", ""))
+    if grant is None:
+        raise UnsupportedGrantType("grant_type is missing or not supported")
+    client = authenticate_client(ctx, form)
+    proof = ctx.dpop.check_token_request(request)
+    return JSONResponse(grant(ctx, form, client, proof), headers=dict(NO_STORE))
