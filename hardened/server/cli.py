@@ -1,0 +1,134 @@
+"""``python -m hardened.server.cli``: initialise, add users to, and serve the hardened authorization server.
+
+    python -m hardened.server.cli init --dir as --issuer http://127.0.0.1:8000
+    HARDENED_PASSWORD=secret python -m hardened.server.cli add-user --config as/as.toml --username alice \\
+        --subject user-alice --role trader --tenant acme --country DE
+    python -m hardened.server.cli serve --config as/as.toml --port 8000 --workers 2
+
+Records live in ``<data_dir>/as.db`` (SQLite, WAL) and the replay cache in ``<data_dir>/as-replay.db``, so any
+number of uvicorn workers share single-use codes, request URIs and ``jti`` values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from hardened.errors import ConfigurationError
+
+__all__ = ["app_from_env", "main"]
+
+CONFIG_ENV = "HARDENED_AS_CONFIG"
+ISSUER_ENV = "HARDENED_AS_ISSUER"
+TEMPLATE = """issuer = "{issuer}"
+data_dir = "data"
+signing_keys = ["as-signing.pem"]
+baseline = true
+
+[scopes]
+"tools:read" = "baseline"
+"trades:read" = "hardened"
+"trades:write" = "hardened"
+"""
+
+
+def app_from_env() -> FastAPI:
+    """The uvicorn factory (``--factory``) used by ``serve``: config path and issuer from the environment."""
+    from hardened.adapters.sqlite_as import SQLiteASStore
+    from hardened.adapters.sqlite_replay import SQLiteReplayCache
+    from hardened.clock import SystemClock
+    from hardened.server.app import create_app
+    from hardened.server.config import ServerStores
+    from hardened.server.deployment import load_deployment
+
+    deployment = load_deployment(os.environ[CONFIG_ENV], issuer=os.environ.get(ISSUER_ENV) or None)
+    stores = ServerStores(SQLiteASStore(deployment.data_dir / "as.db"),
+                          SQLiteReplayCache(deployment.data_dir / "as-replay.db"))
+    return create_app(deployment.config, stores, SystemClock())
+
+
+def _init(ns: argparse.Namespace) -> int:
+    from hardened.jose import SigningKey
+
+    folder = Path(ns.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "as.toml"
+    if config.exists():
+        print(f"{config} exists; not overwritten", file=sys.stderr)
+        return 1
+    key = folder / "as-signing.pem"
+    key.write_bytes(SigningKey.generate(ns.alg).private_pem())
+    key.chmod(0o600)
+    config.write_text(TEMPLATE.format(issuer=ns.issuer))
+    print(f"wrote {config} and {key}")
+    return 0
+
+
+def _add_user(ns: argparse.Namespace) -> int:
+    from hardened.adapters.sqlite_as import SQLiteASStore
+    from hardened.ports.as_stores import User
+    from hardened.server.deployment import load_deployment
+    from hardened.server.passwords import hash_password
+
+    password = os.environ.get("HARDENED_PASSWORD") or sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("give the password in HARDENED_PASSWORD or on stdin", file=sys.stderr)
+        return 2
+    deployment = load_deployment(ns.config)
+    store = SQLiteASStore(deployment.data_dir / "as.db")
+    store.put_user(User(ns.username, hash_password(password), ns.subject, ns.role, ns.tenant, ns.country))
+    print(f"user {ns.username} stored")
+    return 0
+
+
+def _serve(ns: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hardened.server.deployment import load_deployment
+
+    load_deployment(ns.config, issuer=ns.issuer)  # fail here, before any worker starts
+    os.environ[CONFIG_ENV] = str(Path(ns.config).resolve())
+    if ns.issuer:
+        os.environ[ISSUER_ENV] = ns.issuer
+    uvicorn.run("hardened.server.cli:app_from_env", factory=True, host=ns.host, port=ns.port, workers=ns.workers,
+                log_level=ns.log_level, proxy_headers=False, server_header=False)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hardened-as", description="The hardened OAuth authorization server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="write as.toml and a signing key into a folder")
+    init.add_argument("--dir", required=True)
+    init.add_argument("--issuer", default="http://127.0.0.1:8000")
+    init.add_argument("--alg", default="ES256", choices=["ES256", "PS256", "EdDSA"])
+    user = sub.add_parser("add-user", help="store a user (password from HARDENED_PASSWORD or stdin)")
+    user.add_argument("--config", required=True)
+    for name in ("username", "subject", "role", "tenant", "country"):
+        user.add_argument(f"--{name}", required=True)
+    serve = sub.add_parser("serve", help="serve the authorization server with uvicorn")
+    serve.add_argument("--config", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--issuer", help="override the issuer in the file")
+    serve.add_argument("--log-level", default="warning")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = _parser().parse_args(argv)
+    try:
+        return {"init": _init, "add-user": _add_user, "serve": _serve}[ns.command](ns)
+    except ConfigurationError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
