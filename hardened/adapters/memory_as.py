@@ -115,13 +115,21 @@ class MemoryASStore:
         with self._lock:
             self._codes[code.code_hash] = (code, False)
 
-    def consume_code(self, code_hash: str) -> CodeRedemption | None:
+    def get_code(self, code_hash: str) -> CodeRedemption | None:
         with self._lock:
             found = self._codes.get(code_hash)
-            if found is None:
-                return None
+            return None if found is None else CodeRedemption(code=found[0], first_use=not found[1])
+
+    def redeem_code(self, code_hash: str, tokens: Sequence[TokenRecord]) -> bool:
+        with self._lock:
+            found = self._codes.get(code_hash)
+            if found is None or found[1]:
+                return False
             self._codes[code_hash] = (found[0], True)
-            return CodeRedemption(code=found[0], first_use=not found[1])
+            if any(t.grant_id in self._revoked_grants for t in tokens):
+                return False
+            self._tokens.update({t.token_hash: t for t in tokens})
+            return True
 
     # tokens
     def put_tokens(self, records: Sequence[TokenRecord]) -> bool:

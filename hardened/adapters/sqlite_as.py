@@ -162,27 +162,36 @@ class SQLiteASStore:
                 code.code_hash, code.grant_id, code.request.client_id, json.dumps(asdict(code.request)),
                 code.subject, json.dumps(dict(code.claims)), code.expires_at))
 
-    def consume_code(self, code_hash: str) -> CodeRedemption | None:
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT * FROM codes WHERE code_hash = ?", (code_hash,)).fetchone()
-            if row is None:
-                return None
-            conn.execute("UPDATE codes SET used = 1 WHERE code_hash = ?", (code_hash,))
+    def get_code(self, code_hash: str) -> CodeRedemption | None:
+        row = self.db.connection().execute("SELECT * FROM codes WHERE code_hash = ?", (code_hash,)).fetchone()
+        if row is None:
+            return None
         code = AuthorizationCode(code_hash=row["code_hash"], grant_id=row["grant_id"], request=_request(row["data"]),
                                  subject=row["subject"], claims=json.loads(row["claims"]), expires_at=row["expires_at"])
         return CodeRedemption(code=code, first_use=row["used"] == 0)
 
+    def redeem_code(self, code_hash: str, tokens: Sequence[TokenRecord]) -> bool:
+        """Spend the code and store its tokens in one transaction: both happen, or (already spent) neither."""
+        with self.db.transaction() as conn:
+            if conn.execute("UPDATE codes SET used = 1 WHERE code_hash = ? AND used = 0", (code_hash,)).rowcount != 1:
+                return False
+            return self._insert_tokens(conn, tokens)
+
     # tokens
+    @staticmethod
+    def _insert_tokens(conn: Any, records: Sequence[TokenRecord]) -> bool:
+        for grant in {r.grant_id for r in records}:
+            if conn.execute("SELECT 1 FROM revoked_grants WHERE grant_id = ?", (grant,)).fetchone():
+                return False
+        for r in records:
+            data = {k: v for k, v in asdict(r).items() if k != "revoked"}
+            conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", (
+                r.token_hash, r.grant_id, r.client_id, json.dumps(data), int(r.revoked)))
+        return True
+
     def put_tokens(self, records: Sequence[TokenRecord]) -> bool:
         with self.db.transaction() as conn:
-            for grant in {r.grant_id for r in records}:
-                if conn.execute("SELECT 1 FROM revoked_grants WHERE grant_id = ?", (grant,)).fetchone():
-                    return False
-            for r in records:
-                data = {k: v for k, v in asdict(r).items() if k != "revoked"}
-                conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", (
-                    r.token_hash, r.grant_id, r.client_id, json.dumps(data), int(r.revoked)))
-            return True
+            return self._insert_tokens(conn, records)
 
     def get_token(self, token_hash: str) -> TokenRecord | None:
         row = self.db.connection().execute("SELECT data, revoked FROM tokens WHERE token_hash = ?",

@@ -37,8 +37,10 @@ def _token_response(ctx: ASContext, access: str, record: TokenRecord, refresh: s
     return body
 
 
-def _issue(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: tuple[str, ...], audience: str,
-           jkt: str | None, grant_id: str, claims: Mapping[str, Any], refresh: bool) -> dict[str, Any]:
+def _mint(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: tuple[str, ...], audience: str,
+          jkt: str | None, grant_id: str, claims: Mapping[str, Any],
+          refresh: bool) -> tuple[list[TokenRecord], dict[str, Any]]:
+    """New opaque tokens: their records (hashes only) and the RFC 6749 §5.1 response body."""
     now = ctx.now()
     access = issue_opaque_token()
     record = TokenRecord(token_hash=token_hash(access), kind="access", client_id=client.client_id, subject=subject,
@@ -51,34 +53,33 @@ def _issue(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes:
             token_hash=token_hash(refresh_token), kind="refresh", client_id=client.client_id, subject=subject,
             scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
             expires_at=now + ctx.config.refresh_token_lifetime, grant_id=grant_id, claims=dict(claims)))
-    if not ctx.store.put_tokens(records):
-        raise InvalidGrant("the grant has been revoked")
-    return _token_response(ctx, access, record, refresh_token)
+    return records, _token_response(ctx, access, record, refresh_token)
 
 
-def _redeem(ctx: ASContext, form: Mapping[str, str]) -> AuthorizationCode:
-    """RFC 6749 §4.1.2: one use; a second use revokes what the first issued (§10.5)."""
+def _code(ctx: ASContext, form: Mapping[str, str]) -> tuple[str, AuthorizationCode]:
+    """RFC 6749 §4.1.2: a known, unexpired, unused code; a used one revokes what it issued (§10.5)."""
     code = form.get("code")
     if code is None or len(code) > 128:
         raise InvalidRequest("code is required")
-    redemption = ctx.store.consume_code(token_hash(code))
-    if redemption is None:
+    found = ctx.store.get_code(token_hash(code))
+    if found is None:
         raise InvalidGrant("the authorization code is unknown")
-    if not redemption.first_use:
-        ctx.store.revoke_grant(redemption.code.grant_id)
+    if not found.first_use:
+        ctx.store.revoke_grant(found.code.grant_id)
         raise InvalidGrant("the authorization code was already used; its tokens are revoked")
-    if ctx.now() >= redemption.code.expires_at:
+    if ctx.now() >= found.code.expires_at:
         raise InvalidGrant("the authorization code has expired")
-    return redemption.code
+    return token_hash(code), found.code
 
 
 def authorization_code_grant(ctx: ASContext, form: Mapping[str, str], client: AuthenticatedClient,
                              proof: VerifiedDPoPProof | None) -> dict[str, Any]:
-    """RFC 6749 §4.1.3, in order: client, DPoP requirement, code (spent), client binding, redirect, PKCE, jkt."""
+    """RFC 6749 §4.1.3, in order: client, DPoP requirement, code, client binding, redirect, PKCE, jkt; then the
+    code is spent together with the tokens it issues."""
     if client.metadata is None:
         raise UnauthorizedClient("this client cannot use the authorization_code grant")
     _require_proof(client, proof)
-    code = _redeem(ctx, form)
+    code_hash, code = _code(ctx, form)
     req = code.request
     if not hmac.compare_digest(req.client_id, client.client_id):
         raise InvalidGrant("the authorization code was issued to another client")
@@ -86,9 +87,14 @@ def authorization_code_grant(ctx: ASContext, form: Mapping[str, str], client: Au
         raise InvalidGrant("redirect_uri does not match the authorization request")
     verify_code_verifier(form.get("code_verifier"), challenge=req.code_challenge)
     check_dpop_jkt(req.dpop_jkt, proof)
-    return _issue(ctx, client, subject=code.subject, scopes=req.scopes, audience=req.resource,
-                  jkt=proof.jkt if proof else None, grant_id=code.grant_id, claims=code.claims,
-                  refresh="refresh_token" in client.metadata.grant_types)
+    records, body = _mint(ctx, client, subject=code.subject, scopes=req.scopes, audience=req.resource,
+                          jkt=proof.jkt if proof else None, grant_id=code.grant_id, claims=code.claims,
+                          refresh="refresh_token" in client.metadata.grant_types)
+    # Spent and stored in one transaction; if another request spent it first, that is a reuse (§10.5).
+    if not ctx.store.redeem_code(code_hash, records):
+        ctx.store.revoke_grant(code.grant_id)
+        raise InvalidGrant("the authorization code was already used; its tokens are revoked")
+    return body
 
 
 def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: AuthenticatedClient,
@@ -111,5 +117,8 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
     rotate = not client.confidential
     if rotate and not ctx.store.revoke_token(record.token_hash):
         raise InvalidGrant("the refresh token is not valid")
-    return _issue(ctx, client, subject=record.subject, scopes=tuple(requested), audience=record.audience,
-                  jkt=record.jkt, grant_id=record.grant_id, claims=record.claims, refresh=rotate)
+    records, body = _mint(ctx, client, subject=record.subject, scopes=tuple(requested), audience=record.audience,
+                          jkt=record.jkt, grant_id=record.grant_id, claims=record.claims, refresh=rotate)
+    if not ctx.store.put_tokens(records):
+        raise InvalidGrant("the grant has been revoked")
+    return body

@@ -28,7 +28,7 @@ _values = st.one_of(
 forms = st.dictionaries(st.one_of(st.sampled_from(OAUTH_PARAMETERS), st.text(min_size=1, max_size=20)), _values,
                         max_size=8)
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )

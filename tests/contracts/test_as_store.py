@@ -62,20 +62,32 @@ def test_request_uri_single_use_bound_to_client_and_expiring(store) -> None:
 
 
 @pytest.mark.requirement("HP-TOK-02")
-def test_code_consumed_once_atomically_across_threads(store) -> None:
+def test_code_redeemed_once_atomically_across_threads(store) -> None:
     store.put_code(_code())
+    assert store.get_code("k1").first_use
     results: list[bool] = []
+    tokens = [token_record(grant_id="g1") for _ in range(8)]
 
-    def redeem() -> None:
-        results.append(store.consume_code("k1").first_use)
+    def redeem(i: int) -> None:
+        results.append(store.redeem_code("k1", [tokens[i]]))
 
-    threads = [threading.Thread(target=redeem) for _ in range(8)]
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(results) == [False] * 7 + [True]
-    assert store.consume_code("unknown") is None
+    assert sum(store.get_token(t.token_hash) is not None for t in tokens) == 1  # only the winner's tokens
+    assert not store.get_code("k1").first_use
+    assert store.get_code("unknown") is None and not store.redeem_code("unknown", [])
+
+
+def test_redeem_refuses_tokens_of_a_revoked_grant(store) -> None:
+    store.put_code(_code("k2", "g2"))
+    store.revoke_grant("g2")
+    t = token_record(grant_id="g2")
+    assert not store.redeem_code("k2", [t])
+    assert store.get_token(t.token_hash) is None
 
 
 @pytest.mark.requirement("HP-TOK-03")
@@ -105,7 +117,7 @@ def test_delete_client_cascades(store) -> None:
     assert store.delete_client("c1")
     assert store.get_client("c1") is None and store.get_token(t.token_hash).revoked
     assert store.get_consent("alice", "c1") == ()
-    assert store.consume_code("k5") is None
+    assert store.get_code("k5") is None
     assert not store.put_tokens([token_record(grant_id="g6")])
     assert not store.delete_client("c1")
 
