@@ -6,12 +6,14 @@ Single use holds across workers because spending is a conditional ``UPDATE``/``D
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from hardened.adapters.sqlite_base import SQLiteDatabase
+from hardened.adapters.write_lock import WriteLock
 from hardened.core.dcr_policy import ClientMetadata
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
@@ -62,6 +64,13 @@ class SQLiteASStore:
 
     def __init__(self, path: str | Path) -> None:
         self.db = SQLiteDatabase(path, SCHEMA)
+        self._lock = WriteLock(str(path) + ".lock")
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A write transaction, entered in turn (see ``write_lock``)."""
+        with self._lock.held(), self.db.transaction() as conn:
+            yield conn
 
     # clients
     @staticmethod
@@ -71,7 +80,7 @@ class SQLiteASStore:
         return conn.execute("INSERT OR IGNORE INTO statement_jtis VALUES (?, ?)", (jti, exp)).rowcount == 1
 
     def add_client(self, record: ClientRecord, *, statement_jti: str | None, statement_exp: float) -> bool:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             if conn.execute("SELECT 1 FROM clients WHERE client_id = ?", (record.client_id,)).fetchone():
                 return False
             if not self._spend_jti(conn, statement_jti, statement_exp):
@@ -89,7 +98,7 @@ class SQLiteASStore:
                             registration_token_hash=row["reg_hash"], issued_at=row["issued_at"])
 
     def replace_client(self, record: ClientRecord, *, statement_jti: str | None, statement_exp: float) -> bool:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             if not conn.execute("SELECT 1 FROM clients WHERE client_id = ?", (record.client_id,)).fetchone():
                 return False
             if not self._spend_jti(conn, statement_jti, statement_exp):
@@ -99,7 +108,7 @@ class SQLiteASStore:
             return True
 
     def delete_client(self, client_id: str) -> bool:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             if conn.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount != 1:
                 return False
             conn.execute("INSERT OR IGNORE INTO revoked_grants SELECT grant_id FROM tokens WHERE client_id = ?",
@@ -114,12 +123,12 @@ class SQLiteASStore:
 
     # pushed requests
     def put_request(self, pushed: PushedRequest) -> None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             conn.execute("INSERT INTO requests VALUES (?, ?, ?, ?)", (
                 pushed.request_uri, pushed.request.client_id, json.dumps(asdict(pushed.request)), pushed.expires_at))
 
     def take_request(self, request_uri: str, client_id: str, now: float) -> VerifiedPARRequest | None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             row = conn.execute("DELETE FROM requests WHERE request_uri = ? AND client_id = ? RETURNING data, "
                                "expires_at", (request_uri, client_id)).fetchone()
         if row is None or now >= row["expires_at"]:
@@ -128,7 +137,7 @@ class SQLiteASStore:
 
     # interactions
     def put_interaction(self, interaction: Interaction) -> None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             conn.execute("INSERT INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?)", (
                 interaction.interaction_id, json.dumps(asdict(interaction.request)), interaction.browser_hash,
                 interaction.csrf, interaction.expires_at, interaction.subject, json.dumps(dict(interaction.claims))))
@@ -146,18 +155,18 @@ class SQLiteASStore:
         return self._interaction(row, now)
 
     def set_interaction_subject(self, interaction_id: str, subject: str, claims: Mapping[str, Any]) -> bool:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             return conn.execute("UPDATE interactions SET subject = ?, claims = ? WHERE id = ?",
                                 (subject, json.dumps(dict(claims)), interaction_id)).rowcount == 1
 
     def take_interaction(self, interaction_id: str, now: float) -> Interaction | None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             row = conn.execute("DELETE FROM interactions WHERE id = ? RETURNING *", (interaction_id,)).fetchone()
         return self._interaction(row, now)
 
     # codes
     def put_code(self, code: AuthorizationCode) -> None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             conn.execute("INSERT INTO codes VALUES (?, ?, ?, ?, ?, ?, ?, 0)", (
                 code.code_hash, code.grant_id, code.request.client_id, json.dumps(asdict(code.request)),
                 code.subject, json.dumps(dict(code.claims)), code.expires_at))
@@ -172,7 +181,7 @@ class SQLiteASStore:
 
     def redeem_code(self, code_hash: str, tokens: Sequence[TokenRecord]) -> bool:
         """Spend the code and store its tokens in one transaction: both happen, or (already spent) neither."""
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             if conn.execute("UPDATE codes SET used = 1 WHERE code_hash = ? AND used = 0", (code_hash,)).rowcount != 1:
                 return False
             return self._insert_tokens(conn, tokens)
@@ -190,7 +199,7 @@ class SQLiteASStore:
         return True
 
     def put_tokens(self, records: Sequence[TokenRecord]) -> bool:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             return self._insert_tokens(conn, records)
 
     def get_token(self, token_hash: str) -> TokenRecord | None:
@@ -199,19 +208,19 @@ class SQLiteASStore:
         return None if row is None else _token(row["data"], row["revoked"])
 
     def revoke_token(self, token_hash: str) -> bool:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             return conn.execute("UPDATE tokens SET revoked = 1 WHERE token_hash = ? AND revoked = 0",
                                 (token_hash,)).rowcount == 1
 
     def revoke_grant(self, grant_id: str) -> int:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             conn.execute("INSERT OR IGNORE INTO revoked_grants VALUES (?)", (grant_id,))
             return conn.execute("UPDATE tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0",
                                 (grant_id,)).rowcount
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)", (subject, client_id, json.dumps(list(scopes))))
 
     def get_consent(self, subject: str, client_id: str) -> tuple[str, ...]:
@@ -220,7 +229,7 @@ class SQLiteASStore:
         return () if row is None else tuple(json.loads(row["scopes"]))
 
     def put_user(self, user: User) -> None:
-        with self.db.transaction() as conn:
+        with self._write() as conn:
             conn.execute("INSERT OR REPLACE INTO users VALUES (?, ?)", (user.username, json.dumps(asdict(user))))
 
     def get_user(self, username: str) -> User | None:

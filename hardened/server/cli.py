@@ -41,14 +41,16 @@ def app_from_env() -> FastAPI:
     """The uvicorn factory (``--factory``) used by ``serve``: config path and issuer from the environment."""
     from hardened.adapters.sqlite_as import SQLiteASStore
     from hardened.adapters.sqlite_replay import SQLiteReplayCache
+    from hardened.adapters.write_lock import LockedReplayCache, WriteLock
     from hardened.clock import SystemClock
     from hardened.server.app import create_app
     from hardened.server.config import ServerStores
     from hardened.server.deployment import load_deployment
 
     deployment = load_deployment(os.environ[CONFIG_ENV], issuer=os.environ.get(ISSUER_ENV) or None)
-    stores = ServerStores(SQLiteASStore(deployment.data_dir / "as.db"),
-                          SQLiteReplayCache(deployment.data_dir / "as-replay.db"))
+    replay_path = deployment.data_dir / "as-replay.db"
+    replay = LockedReplayCache(SQLiteReplayCache(replay_path), WriteLock(str(replay_path) + ".lock"))
+    stores = ServerStores(SQLiteASStore(deployment.data_dir / "as.db"), replay)
     return create_app(deployment.config, stores, SystemClock())
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from hardened.core.token_exchange import TOKEN_EXCHANGE
@@ -30,6 +34,13 @@ async def token(request: Request) -> JSONResponse:
     grant = GRANTS.get(form.get("grant_type", ""))
     if grant is None:
         raise UnsupportedGrantType("grant_type is missing or not supported")
+    # The checks write to SQLite (replay cache, code, tokens): off the event loop, so one request's commit
+    # does not stall the others.
+    return JSONResponse(await run_in_threadpool(_grant, request, form, grant), headers=dict(NO_STORE))
+
+
+def _grant(request: Request, form: Mapping[str, str], grant: Any) -> dict[str, Any]:
+    ctx = context(request)
     client = authenticate_client(ctx, form)
     proof = ctx.dpop.check_token_request(request)
-    return JSONResponse(grant(ctx, form, client, proof), headers=dict(NO_STORE))
+    return grant(ctx, form, client, proof)
