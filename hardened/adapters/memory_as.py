@@ -9,7 +9,13 @@ from typing import Any
 
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
-    AuthorizationCode, ClientRecord, CodeRedemption, Interaction, PushedRequest, TokenRecord, User,
+    AuthorizationCode,
+    ClientRecord,
+    CodeRedemption,
+    Interaction,
+    PushedRequest,
+    TokenRecord,
+    User,
 )
 
 __all__ = ["MemoryASStore"]

@@ -17,7 +17,13 @@ from hardened.adapters.write_lock import WriteLock
 from hardened.core.dcr_policy import ClientMetadata
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
-    AuthorizationCode, ClientRecord, CodeRedemption, Interaction, PushedRequest, TokenRecord, User,
+    AuthorizationCode,
+    ClientRecord,
+    CodeRedemption,
+    Interaction,
+    PushedRequest,
+    TokenRecord,
+    User,
 )
 
 __all__ = ["SQLiteASStore"]
@@ -221,7 +227,8 @@ class SQLiteASStore:
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None:
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)", (subject, client_id, json.dumps(list(scopes))))
+            conn.execute("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)",
+                         (subject, client_id, json.dumps(list(scopes))))
 
     def get_consent(self, subject: str, client_id: str) -> tuple[str, ...]:
         row = self.db.connection().execute("SELECT scopes FROM consents WHERE subject = ? AND client_id = ?",

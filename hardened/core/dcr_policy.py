@@ -23,7 +23,9 @@ from hardened.core.scopes import ScopePolicy, parse_scope, tier_at_least
 from hardened.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidSoftwareStatement, JoseError
 from hardened.jose import KeySet
 
-__all__ = ["ClientMetadata", "RegistrationPolicy", "StatementFacts", "check_redirect_uri", "verify_registration_request"]
+__all__ = [
+    "ClientMetadata", "RegistrationPolicy", "StatementFacts", "check_redirect_uri", "verify_registration_request",
+]
 
 MAX_REDIRECT_URIS = 8
 MAX_URI = 512
@@ -113,7 +115,7 @@ def _contradicts(name: str, requested: Any, stated: Any) -> bool:
     if name == "scope":
         try:
             return set(parse_scope(requested)) != set(stated)
-        except Exception:  # noqa: BLE001 - any malformed scope contradicts the statement
+        except Exception:
             return True
     return requested != stated
 
@@ -130,7 +132,7 @@ def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: Registrati
             raise InvalidClientMetadata(f"{name} contradicts the software statement")
     if "jwks_uri" in body:
         raise InvalidClientMetadata("jwks_uri is not accepted; keys come from the software statement")
-    if facts.token_endpoint_auth_method != "private_key_jwt":
+    if facts.token_endpoint_auth_method != "private_key_jwt":  # noqa: S105 - an auth method name
         raise InvalidClientMetadata("token_endpoint_auth_method must be private_key_jwt")
     if facts.sender_constraint != "dpop":
         raise InvalidClientMetadata("only DPoP sender-constrained tokens are offered here")
@@ -145,7 +147,7 @@ def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: Registrati
     allowed_grants = {"authorization_code"} | ({"refresh_token"} if policy.refresh_tokens else set())
     return ClientMetadata(
         client_name=facts.client_name, redirect_uris=facts.redirect_uris, scopes=facts.scopes,
-        token_endpoint_auth_method="private_key_jwt", tier=tier, sender_constraint="dpop",
+        token_endpoint_auth_method="private_key_jwt", tier=tier, sender_constraint="dpop",  # noqa: S106 - an auth method name
         grant_types=tuple(g for g in ("authorization_code", "refresh_token") if g in facts.grant_types
                           and g in allowed_grants) or ("authorization_code",),
         jwks=facts.jwks, software_id=facts.software_id, software_version=facts.software_version,
@@ -188,7 +190,7 @@ def _baseline(body: Mapping[str, Any], policy: RegistrationPolicy) -> ClientMeta
     baseline = policy.scopes.allowed_for("baseline")
     try:
         scopes = parse_scope(body["scope"]) if "scope" in body else baseline
-    except Exception:  # noqa: BLE001 - a malformed scope is bad metadata here
+    except Exception:
         raise InvalidClientMetadata("scope is malformed") from None
     _check_registered_scopes(tuple(scopes), "baseline", policy)
     grants = body.get("grant_types", ["authorization_code"])
@@ -198,7 +200,7 @@ def _baseline(body: Mapping[str, Any], policy: RegistrationPolicy) -> ClientMeta
         grants = [g for g in grants if g != "refresh_token"]
     return ClientMetadata(
         client_name=_string(body, "client_name", "MCP client"), redirect_uris=checked, scopes=tuple(scopes),
-        token_endpoint_auth_method="none", tier="baseline", sender_constraint="none",
+        token_endpoint_auth_method="none", tier="baseline", sender_constraint="none",  # noqa: S106 - an auth method name
         grant_types=tuple(dict.fromkeys(["authorization_code", *grants])),
     )
 

@@ -68,6 +68,7 @@ def check_scopes(requested: Iterable[str], *, tier: str, client_scopes: Iterable
         if minimum is None:
             raise InvalidScope("a requested scope is unknown", detail=f"unknown scope {scope[:64]}")
         if not tier_at_least(tier, minimum):
-            raise InvalidScope("a requested scope is above the client's assurance tier", detail=f"{scope} needs {minimum}")
+            raise InvalidScope("a requested scope is above the client's assurance tier",
+                               detail=f"{scope} needs {minimum}")
         if scope not in registered:
             raise InvalidScope("a requested scope is not registered for this client", detail=scope[:64])

@@ -21,8 +21,8 @@ from hardened.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidT
 
 __all__ = ["ACCESS_TOKEN_TYPE", "JWT_TYPE", "TOKEN_EXCHANGE", "ExchangeGrant", "verify_token_exchange"]
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN, not a secret
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a URN
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 
 

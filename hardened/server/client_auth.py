@@ -34,7 +34,7 @@ class AuthenticatedClient:
     @property
     def confidential(self) -> bool:
         return self.resource_server is not None or (
-            self.metadata is not None and self.metadata.token_endpoint_auth_method == "private_key_jwt")
+            self.metadata is not None and self.metadata.token_endpoint_auth_method == "private_key_jwt")  # noqa: S105 - an auth method name
 
 
 def _keys(ctx: ASContext, client_id: str) -> tuple[KeySet, AuthenticatedClient]:
@@ -42,7 +42,7 @@ def _keys(ctx: ASContext, client_id: str) -> tuple[KeySet, AuthenticatedClient]:
     if rs is not None:
         return rs.keys, AuthenticatedClient(client_id, resource_server=rs)
     record = ctx.store.get_client(client_id)
-    if record is None or record.metadata.token_endpoint_auth_method != "private_key_jwt":
+    if record is None or record.metadata.token_endpoint_auth_method != "private_key_jwt":  # noqa: S105 - an auth method name
         raise InvalidClient("client authentication failed", detail="unknown client or not private_key_jwt")
     try:
         return KeySet.from_jwks(record.metadata.jwks), AuthenticatedClient(client_id, metadata=record.metadata)
@@ -52,7 +52,7 @@ def _keys(ctx: ASContext, client_id: str) -> tuple[KeySet, AuthenticatedClient]:
 
 def _public(ctx: ASContext, client_id: str) -> AuthenticatedClient:
     record = ctx.store.get_client(client_id)
-    if record is None or record.metadata.token_endpoint_auth_method != "none":
+    if record is None or record.metadata.token_endpoint_auth_method != "none":  # noqa: S105 - an auth method name
         raise InvalidClient("client authentication failed", detail="public auth for a confidential client")
     return AuthenticatedClient(client_id, metadata=record.metadata)
 

@@ -82,7 +82,8 @@ def load_deployment(path: str | Path, *, issuer: str | None = None) -> Deploymen
         resource_servers = tuple(
             ResourceServer(client_id=rs["client_id"], audience=rs["audience"],
                            jwks=_json_file(base, rs.get("jwks_file"), "resource_servers.jwks_file"),
-                           upstreams=tuple(rs.get("upstreams", ())), upstream_scopes=tuple(rs.get("upstream_scopes", ())))
+                           upstreams=tuple(rs.get("upstreams", ())),
+                           upstream_scopes=tuple(rs.get("upstream_scopes", ())))
             for rs in doc.get("resource_servers", []))
         authorities = list(doc.get("authorities", []))
         config = ServerConfig(

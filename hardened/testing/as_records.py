@@ -22,7 +22,7 @@ __all__ = ["client_metadata", "par_request", "token_record", "token_records"]
 def client_metadata(**changes: Any) -> ClientMetadata:
     base = ClientMetadata(
         client_name="Agent", redirect_uris=("https://agent.example/cb",), scopes=("trades:read", "trades:write"),
-        token_endpoint_auth_method="private_key_jwt", tier="hardened", sender_constraint="dpop",
+        token_endpoint_auth_method="private_key_jwt", tier="hardened", sender_constraint="dpop",  # noqa: S106 - an auth method name
         grant_types=("authorization_code", "refresh_token"), jwks={"keys": []}, software_id="sw-1",
         org_name="Org", authority="https://authority.example",
     )

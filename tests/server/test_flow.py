@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hardened.jose import ClaimsPolicy, JWSPolicy, JWTPolicy, KeySet, Typ, verify_jwt
 from hardened.core.token_exchange import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE
+from hardened.jose import ClaimsPolicy, JWSPolicy, JWTPolicy, KeySet, Typ, verify_jwt
 from tests.server.world import ISSUER, MCP, UPSTREAM, World
 
 

@@ -19,7 +19,8 @@ def test_requests_oauth2client_par_pkce_private_key_jwt_dpop(keys, tmp_path) -> 
         private = Jwk.from_pem(keys.agent.private_pem()).with_kid_thumbprint()
         assert private.kid == keys.agent.kid
         client = OAuth2Client.from_discovery_endpoint(
-            url=base + "/.well-known/oauth-authorization-server", issuer=base, auth=PrivateKeyJwt("agent-1", private, alg="ES256", aud=base), redirect_uri=REDIRECT,
+            url=base + "/.well-known/oauth-authorization-server", issuer=base,
+            auth=PrivateKeyJwt("agent-1", private, alg="ES256", aud=base), redirect_uri=REDIRECT,
             dpop_bound_access_tokens=True, testing=True)  # testing: allows http on loopback
         dpop_key = DPoPKey.generate(alg="ES256")
         request = client.authorization_request(scope="trades:read", resource=MCP, dpop_key=dpop_key)

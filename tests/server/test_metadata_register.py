@@ -76,7 +76,8 @@ def test_management_with_hashed_registration_token(world: World) -> None:
     path = uri.removeprefix(ISSUER)
     record = world.store.get_client(created["client_id"])
     assert record.registration_token_hash == token_hash(token) and token not in repr(record)
-    assert world.http.get(path, headers={"Authorization": f"Bearer {token}"}).json()["client_id"] == created["client_id"]
+    read = world.http.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert read.json()["client_id"] == created["client_id"]
     for header in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
         r = world.http.get(path, headers=header)
         assert r.status_code == 401 and r.json()["error"] == "invalid_token"

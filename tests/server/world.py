@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from hardened.adapters.memory import MemoryReplayCache
+from hardened.core.dpop import build_dpop_proof
 from starlette.testclient import TestClient
 
-from hardened.adapters.memory import MemoryReplayCache
 from hardened.adapters.memory_as import MemoryASStore
 from hardened.client.assertion import assertion_params
 from hardened.clock import FixedClock
 from hardened.core.dcr_policy import ClientMetadata, RegistrationPolicy
-from hardened.core.dpop import build_dpop_proof
 from hardened.core.pkce import code_challenge_of
 from hardened.core.scopes import ScopePolicy
 from hardened.jose import SigningKey

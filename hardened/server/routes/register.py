@@ -88,7 +88,8 @@ async def read_client(request: Request, client_id: str) -> JSONResponse:
     return _response(ctx, record, None, 200)
 
 
-def _updated(ctx: ASContext, record: ClientRecord, body: dict[str, Any]) -> tuple[ClientMetadata, StatementFacts | None]:
+def _updated(ctx: ASContext, record: ClientRecord,
+             body: dict[str, Any]) -> tuple[ClientMetadata, StatementFacts | None]:
     if body.get("client_id") != record.client_id:
         raise InvalidClientMetadata("client_id must be the registered client's")
     for name in ("registration_access_token", "registration_client_uri", "client_secret"):

@@ -29,7 +29,7 @@ GRANTS = {
 @router.post("/token")
 async def token(request: Request) -> JSONResponse:
     """RFC 6749 §5.1 success or §5.2 error; RFC 9449 §5: DPoP-bound tokens answer ``token_type: DPoP``."""
-    ctx = context(request)
+    context(request)
     form = await read_form(request)
     grant = GRANTS.get(form.get("grant_type", ""))
     if grant is None:
