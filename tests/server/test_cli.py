@@ -1,0 +1,53 @@
+"""The worked example of docs/server.md: init, add-user, load the deployment and serve it (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.testclient import TestClient
+
+from hardened.adapters.sqlite_as import SQLiteASStore
+from hardened.errors import ConfigurationError
+from hardened.jose import SigningKey
+from hardened.server import cli
+from hardened.server.deployment import load_deployment
+from hardened.server.passwords import verify_password
+
+
+def test_init_add_user_serve(tmp_path, monkeypatch, capsys) -> None:
+    folder = tmp_path / "as"
+    assert cli.main(["init", "--dir", str(folder), "--issuer", "http://127.0.0.1:8000"]) == 0
+    assert cli.main(["init", "--dir", str(folder)]) == 1  # never overwrites
+    (folder / "mcp.jwks.json").write_text(json.dumps({"keys": [SigningKey.generate("ES256").public_jwk()]}))
+    with (folder / "as.toml").open("a") as fh:
+        fh.write('[[resource_servers]]\nclient_id = "mcp"\naudience = "https://mcp.example/mcp"\n'
+                 'jwks_file = "mcp.jwks.json"\n')
+    monkeypatch.setenv("HARDENED_PASSWORD", "s3cret-pass")
+    args = ["add-user", "--config", str(folder / "as.toml"), "--username", "alice", "--subject", "u-1", "--role",
+            "trader", "--tenant", "acme", "--country", "DE"]
+    assert cli.main(args) == 0
+    user = SQLiteASStore(folder / "data" / "as.db").get_user("alice")
+    assert user.subject == "u-1" and verify_password("s3cret-pass", user.password_hash)
+    assert user.password_hash.startswith("scrypt$") and "s3cret" not in user.password_hash
+    monkeypatch.setenv(cli.CONFIG_ENV, str(folder / "as.toml"))
+    meta = TestClient(cli.app_from_env()).get("/.well-known/oauth-authorization-server").json()
+    assert meta["issuer"] == "http://127.0.0.1:8000" and meta["scopes_supported"][0] == "tools:read"
+
+
+@pytest.mark.requirement("HP-AS-07")
+def test_password_hashes_are_scrypt_and_fail_closed() -> None:
+    from hardened.server.passwords import hash_password
+    stored = hash_password("pw", n=2**10)
+    assert verify_password("pw", stored) and not verify_password("pW", stored)
+    for bad in (None, "", "scrypt$x", "md5$1$2$3$00$00", stored.replace("scrypt", "bcrypt")):
+        assert not verify_password("pw", bad)
+    assert not verify_password("x" * 2000, stored)
+
+
+@pytest.mark.parametrize("text", ['issuer = "ftp://x"\nsigning_keys = []', "not toml [", 'issuer = "http://127.0.0.1"'])
+def test_bad_deployments_fail_at_start(tmp_path, text) -> None:
+    (tmp_path / "as.toml").write_text(text)
+    with pytest.raises(ConfigurationError):
+        load_deployment(tmp_path / "as.toml")
+    assert cli.main(["serve", "--config", str(tmp_path / "as.toml")]) == 2
