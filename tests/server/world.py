@@ -69,9 +69,9 @@ def agent_metadata(keys: Keys, **changes: Any) -> ClientMetadata:
 class World:
     """One AS with a hardened agent ``agent-1``, a baseline client ``public-1`` and the user ``alice``."""
 
-    def __init__(self, keys: Keys, **config_changes: Any) -> None:
+    def __init__(self, keys: Keys, clock: FixedClock | None = None, **config_changes: Any) -> None:
         self.keys = keys
-        self.clock = FixedClock()
+        self.clock = clock or FixedClock()
         self.store = MemoryASStore()
         self.replay = MemoryReplayCache()
         self.config = make_config(keys, **config_changes)
