@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hardened.ports.replay import ReplayCache
+
 __all__ = ["LockedReplayCache", "WriteLock"]
 
 
@@ -45,10 +47,10 @@ class WriteLock:
 class LockedReplayCache:
     """A ``hardened.ports.replay.ReplayCache`` whose ``unique`` runs under a :class:`WriteLock` (same semantics)."""
 
-    def __init__(self, inner: object, lock: WriteLock) -> None:
+    def __init__(self, inner: ReplayCache, lock: WriteLock) -> None:
         self.inner = inner
         self.lock = lock
 
     def unique(self, key: str, ttl: float, now: float) -> bool:
         with self.lock.held():
-            return bool(self.inner.unique(key, ttl, now))  # type: ignore[attr-defined]
+            return self.inner.unique(key, ttl, now)

@@ -17,6 +17,7 @@ from hardened.core.scopes import ScopePolicy
 from hardened.errors import ConfigurationError
 from hardened.jose import KeySet, SigningKey
 from hardened.ports.as_stores import ASStore
+from hardened.ports.replay import ReplayCache
 
 __all__ = ["ResourceServer", "ServerConfig", "ServerStores", "StatementVerifier"]
 
@@ -99,4 +100,4 @@ class ServerStores:
     """The AS records and the replay cache shared by every worker (client assertion and DPoP ``jti``)."""
 
     records: ASStore
-    replay: Any
+    replay: ReplayCache

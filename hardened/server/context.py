@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 
 from hardened.clock import Clock
 from hardened.jose import KeySet, SigningKey
 from hardened.ports.as_stores import ASStore
+from hardened.ports.replay import ReplayCache
 from hardened.server.config import ServerConfig
+from hardened.web.dpop import DPoPVerifier
 
 __all__ = ["ASContext", "context", "spend_once"]
 
 
-def spend_once(replay: Any, key: str, ttl: float, now: float) -> bool:
-    """The one call site of the replay cache (``hardened.ports.replay.ReplayCache.unique``): True on first use."""
-    return bool(replay.unique(key, ttl, now))
+def spend_once(replay: ReplayCache, key: str, ttl: float, now: float) -> bool:
+    """RFC 7523 §3 item 7: record a client assertion ``jti`` in the shared replay cache; True on first use."""
+    return replay.unique(key, ttl, now)
 
 
 @dataclass(frozen=True)
 class ASContext:
     config: ServerConfig
     store: ASStore
-    replay: Any
+    replay: ReplayCache
     clock: Clock
-    dpop: Any  # hardened.web.dpop.DPoPVerifier
+    dpop: DPoPVerifier
 
     def now(self) -> float:
         return self.clock.now()

@@ -37,3 +37,13 @@ def test_codes_redeemed_once_across_processes(tmp_path: Path) -> None:
     assert sorted(results[0] + results[1]) == list(range(CODES))  # every code won exactly once
     issued = [store.get_token(f"t-{w}-{i}") for w in range(2) for i in range(CODES)]
     assert sum(t is not None for t in issued) == CODES
+
+
+def test_locked_replay_cache_keeps_first_use_semantics(tmp_path: Path) -> None:
+    from hardened.adapters.sqlite_replay import SQLiteReplayCache
+    from hardened.adapters.write_lock import LockedReplayCache, WriteLock
+    from hardened.ports.replay import ReplayCache
+
+    cache = LockedReplayCache(SQLiteReplayCache(tmp_path / "r.db"), WriteLock(tmp_path / "r.db.lock"))
+    assert isinstance(cache, ReplayCache)
+    assert cache.unique("k", 10, 100.0) and not cache.unique("k", 10, 105.0) and cache.unique("k", 10, 111.0)
