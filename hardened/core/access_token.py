@@ -58,6 +58,7 @@ class TokenRecord:
     grant_id: str
     claims: Mapping[str, Any] = field(default_factory=dict)
     revoked: bool = False
+    tier: str = "baseline"
 
     def active(self, now: float) -> bool:
         return not self.revoked and now < self.expires_at
@@ -70,7 +71,7 @@ def introspection_object(record: TokenRecord | None, *, issuer: str, audience: s
     obj: dict[str, Any] = {
         "active": True, "iss": issuer, "sub": record.subject, "client_id": record.client_id,
         "scope": " ".join(record.scopes), "aud": record.audience, "iat": int(record.issued_at),
-        "exp": int(record.expires_at), "token_type": "DPoP" if record.jkt else "Bearer",
+        "exp": int(record.expires_at), "token_type": "DPoP" if record.jkt else "Bearer", "tier": record.tier,
     }
     if record.jkt:
         obj["cnf"] = {"jkt": record.jkt}

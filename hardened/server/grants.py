@@ -42,17 +42,19 @@ def _mint(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: 
           refresh: bool) -> tuple[list[TokenRecord], dict[str, Any]]:
     """New opaque tokens: their records (hashes only) and the RFC 6749 §5.1 response body."""
     now = ctx.now()
+    tier = client.metadata.tier if client.metadata is not None else "baseline"
     access = issue_opaque_token()
     record = TokenRecord(token_hash=token_hash(access), kind="access", client_id=client.client_id, subject=subject,
                          scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
-                         expires_at=now + ctx.config.access_token_lifetime, grant_id=grant_id, claims=dict(claims))
+                         expires_at=now + ctx.config.access_token_lifetime, grant_id=grant_id, claims=dict(claims),
+                         tier=tier)
     records = [record]
     refresh_token = issue_opaque_token() if refresh else None
     if refresh_token is not None:
         records.append(TokenRecord(
             token_hash=token_hash(refresh_token), kind="refresh", client_id=client.client_id, subject=subject,
             scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
-            expires_at=now + ctx.config.refresh_token_lifetime, grant_id=grant_id, claims=dict(claims)))
+            expires_at=now + ctx.config.refresh_token_lifetime, grant_id=grant_id, claims=dict(claims), tier=tier))
     return records, _token_response(ctx, access, record, refresh_token)
 
 

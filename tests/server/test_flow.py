@@ -25,6 +25,7 @@ def test_full_flow_in_process(world: World) -> None:
     info = _introspection(world, tokens["access_token"])
     assert info["active"] is True and info["cnf"] == {"jkt": world.keys.agent_dpop.thumbprint}
     assert info["aud"] == MCP and info["sub"] == "user-alice" and info["role"] == "trader"
+    assert info["tier"] == "hardened"
     r = world.http.post("/token", data={
         "grant_type": TOKEN_EXCHANGE, "subject_token": tokens["access_token"], "subject_token_type": ACCESS_TOKEN_TYPE,
         "audience": UPSTREAM, **world.rs_auth()}, headers=world.proof("/token", world.keys.rs_dpop))

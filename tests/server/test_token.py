@@ -163,6 +163,8 @@ def test_baseline_public_client_flow_with_bearer_and_rotation(world: World) -> N
     r = world.http.post("/token", data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
                                         "redirect_uri": "http://127.0.0.1:5555/cb", "client_id": "public-1"})
     assert r.status_code == 200 and r.json()["token_type"] == "Bearer"
+    info = world.introspect(r.json()["access_token"]).json()
+    assert info["tier"] == "baseline" and info["token_type"] == "Bearer" and "cnf" not in info
     refresh = r.json()["refresh_token"]
     r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": refresh,
                                         "client_id": "public-1"})
