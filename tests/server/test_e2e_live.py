@@ -10,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from hardened.adapters.memory import MemoryReplayCache
-from hardened.core.dpop import build_dpop_proof
 
+from hardened.adapters.memory import MemoryReplayCache
 from hardened.adapters.sqlite_as import SQLiteASStore
 from hardened.client.assertion import assertion_params
 from hardened.clock import SystemClock
+from hardened.core.dpop import build_dpop_proof
 from hardened.core.pkce import code_challenge_of
 from hardened.core.token_exchange import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE
 from hardened.jose import ClaimsPolicy, JWSPolicy, JWTPolicy, KeySet, Typ, verify_jwt

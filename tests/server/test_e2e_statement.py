@@ -9,17 +9,18 @@ import pytest
 
 pytest.importorskip("authority.service")
 
-from authority.app import create_app as create_authority_app  # noqa: E402
-from authority.models import OrganisationIn, SoftwareIn  # noqa: E402
-from authority.service import Authority  # noqa: E402
-from hardened.adapters.authority_status import HTTPStatusList  # noqa: E402
-from hardened.clock import SystemClock  # noqa: E402
-from hardened.core.software_statement import TrustedAuthority  # noqa: E402
-from hardened.jose import KeySet  # noqa: E402
-from hardened.server.statements import statement_verifier  # noqa: E402
-from tests.server.live import live_server  # noqa: E402
-from tests.server.test_e2e_live import live_as, run_flow  # noqa: E402
-from tests.server.world import REDIRECT  # noqa: E402
+from authority.app import create_app as create_authority_app
+from authority.models import OrganisationIn, SoftwareIn
+from authority.service import Authority
+from hardened.adapters.authority_status import HTTPStatusList
+from hardened.core.software_statement import TrustedAuthority
+
+from hardened.clock import SystemClock
+from hardened.jose import KeySet
+from hardened.server.statements import statement_verifier
+from tests.server.live import live_server
+from tests.server.test_e2e_live import live_as, run_flow
+from tests.server.world import REDIRECT
 
 
 @pytest.mark.slow
