@@ -12,7 +12,10 @@ number of uvicorn workers share single-use codes, request URIs and ``jti`` value
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,17 +91,57 @@ def _add_user(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(ns: argparse.Namespace) -> int:
+def tcp_listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A TCP listening socket created as IPPROTO_TCP, so asyncio sets TCP_NODELAY on every accepted connection.
+
+    (A socket made without the protocol number, as uvicorn's multi-worker mode makes it, leaves Nagle on and every
+    response waits ~40 ms for a delayed ACK.) With ``reuse_port`` each worker binds its own socket and the kernel
+    spreads connections over them.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+def _worker(host: str, port: int, log_level: str, reuse_port: bool) -> None:
     import uvicorn
 
+    config = uvicorn.Config("hardened.server.cli:app_from_env", factory=True, log_level=log_level,
+                            proxy_headers=False, server_header=False)
+    uvicorn.Server(config).run(sockets=[tcp_listener(host, port, reuse_port=reuse_port)])
+
+
+def _serve(ns: argparse.Namespace) -> int:
+    """One worker in this process, or ``--workers`` processes each with its own SO_REUSEPORT listener."""
     from hardened.server.deployment import load_deployment
 
     load_deployment(ns.config, issuer=ns.issuer)  # fail here, before any worker starts
     os.environ[CONFIG_ENV] = str(Path(ns.config).resolve())
     if ns.issuer:
         os.environ[ISSUER_ENV] = ns.issuer
-    uvicorn.run("hardened.server.cli:app_from_env", factory=True, host=ns.host, port=ns.port, workers=ns.workers,
-                log_level=ns.log_level, proxy_headers=False, server_header=False)
+    if ns.workers <= 1:
+        _worker(ns.host, ns.port, ns.log_level, reuse_port=False)
+        return 0
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_worker, args=(ns.host, ns.port, ns.log_level, True)) for _ in range(ns.workers)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+        for worker in workers:
+            worker.join(timeout=10)
     return 0
 
 

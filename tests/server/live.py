@@ -18,7 +18,7 @@ from fastapi import FastAPI
 @contextmanager
 def live_server(build: Callable[[str], FastAPI]) -> Iterator[str]:
     """Yield the base URL of ``build(base_url)`` served by uvicorn until the block ends."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
