@@ -51,3 +51,15 @@ def test_bad_deployments_fail_at_start(tmp_path, text) -> None:
     with pytest.raises(ConfigurationError):
         load_deployment(tmp_path / "as.toml")
     assert cli.main(["serve", "--config", str(tmp_path / "as.toml")]) == 2
+
+
+def test_worker_listeners_are_tcp_with_nodelay() -> None:
+    import socket
+
+    sock = cli.tcp_listener("127.0.0.1", 0, reuse_port=True)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP  # asyncio sets TCP_NODELAY on accepted sockets only then
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+    finally:
+        sock.close()
