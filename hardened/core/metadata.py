@@ -42,6 +42,5 @@ def build_as_metadata(issuer: str, *, scopes: ScopePolicy, algorithms: Sequence[
         "dpop_signing_alg_values_supported": list(algorithms),
         "require_pushed_authorization_requests": not baseline,
         "authorization_response_iss_parameter_supported": True,
-        "authorization_details_types_supported": [],
         "hardened_tiers_supported": ["baseline", "hardened"] if baseline else ["hardened"],
     }

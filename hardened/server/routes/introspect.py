@@ -8,6 +8,7 @@ signed by the AS: the phantom token the MCP server consumes.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from hardened.core.access_token import build_introspection_jwt, introspection_object, token_hash
@@ -23,8 +24,12 @@ JWT_MEDIA_TYPE = "application/token-introspection+jwt"
 
 @router.post("/introspect")
 async def introspect(request: Request) -> Response:
-    ctx = context(request)
     form = await read_form(request)
+    return await run_in_threadpool(_introspect, request, form)  # SQLite writes (assertion jti) off the loop
+
+
+def _introspect(request: Request, form: dict[str, str]) -> Response:
+    ctx = context(request)
     client = authenticate_client(ctx, form, allow_public=False)
     rs = client.resource_server
     if rs is None:

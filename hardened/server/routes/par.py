@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from hardened.core.par import issue_request_uri, verify_par_request
@@ -19,8 +20,12 @@ router = APIRouter()
 @router.post("/par")
 async def pushed_authorization_request(request: Request) -> JSONResponse:
     """RFC 9126 §2.1-2.2, in order: client authentication, DPoP proof (RFC 9449 §10.1), parameters, storage."""
-    ctx = context(request)
     form = await read_form(request)
+    return await run_in_threadpool(_push, request, form)  # SQLite writes off the event loop
+
+
+def _push(request: Request, form: dict[str, str]) -> JSONResponse:
+    ctx = context(request)
     client = authenticate_client(ctx, form)
     if client.metadata is None:
         raise InvalidClient("this client cannot make authorization requests")
