@@ -8,18 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from hardened.adapters.memory import MemoryReplayCache
-from hardened.core.dpop import build_dpop_proof
 from starlette.testclient import TestClient
 
+from hardened.adapters.memory import MemoryReplayCache
 from hardened.adapters.memory_as import MemoryASStore
 from hardened.client.assertion import assertion_params
 from hardened.clock import FixedClock
 from hardened.core.dcr_policy import ClientMetadata, RegistrationPolicy
+from hardened.core.dpop import build_dpop_proof
 from hardened.core.pkce import code_challenge_of
 from hardened.core.scopes import ScopePolicy
 from hardened.jose import SigningKey
-from hardened.ports.as_stores import ClientRecord, User
+from hardened.ports.as_stores import ASStore, ClientRecord, User
 from hardened.server.app import create_app
 from hardened.server.config import ResourceServer, ServerConfig, ServerStores
 from hardened.server.passwords import hash_password
@@ -69,10 +69,11 @@ def agent_metadata(keys: Keys, **changes: Any) -> ClientMetadata:
 class World:
     """One AS with a hardened agent ``agent-1``, a baseline client ``public-1`` and the user ``alice``."""
 
-    def __init__(self, keys: Keys, clock: FixedClock | None = None, **config_changes: Any) -> None:
+    def __init__(self, keys: Keys, clock: FixedClock | None = None, store: ASStore | None = None,
+                 **config_changes: Any) -> None:
         self.keys = keys
         self.clock = clock or FixedClock()
-        self.store = MemoryASStore()
+        self.store = store or MemoryASStore()
         self.replay = MemoryReplayCache()
         self.config = make_config(keys, **config_changes)
         self.app = create_app(self.config, ServerStores(self.store, self.replay), self.clock)
