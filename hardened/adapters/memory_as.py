@@ -35,6 +35,7 @@ class MemoryASStore:
         self._revoked_grants: set[str] = set()
         self._consents: dict[tuple[str, str], tuple[str, ...]] = {}
         self._users: dict[str, User] = {}
+        self._failures: dict[str, int] = {}
 
     # clients
     def _spend_jti(self, jti: str | None, exp: float) -> bool:
@@ -114,7 +115,15 @@ class MemoryASStore:
     def take_interaction(self, interaction_id: str, now: float) -> Interaction | None:
         with self._lock:
             found = self._interactions.pop(interaction_id, None)
+            self._failures.pop(interaction_id, None)
             return found if found is not None and now < found.expires_at else None
+
+    def count_login_failure(self, interaction_id: str) -> int:
+        with self._lock:
+            if interaction_id not in self._interactions:
+                return 0
+            self._failures[interaction_id] = self._failures.get(interaction_id, 0) + 1
+            return self._failures[interaction_id]
 
     # codes
     def put_code(self, code: AuthorizationCode) -> None:

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS statement_jtis (jti TEXT PRIMARY KEY, exp REAL NOT NU
 CREATE TABLE IF NOT EXISTS requests (request_uri TEXT PRIMARY KEY, client_id TEXT NOT NULL, data TEXT NOT NULL,
   expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS interactions (id TEXT PRIMARY KEY, data TEXT NOT NULL, browser_hash TEXT NOT NULL,
-  csrf TEXT NOT NULL, expires_at REAL NOT NULL, subject TEXT, claims TEXT NOT NULL);
+  csrf TEXT NOT NULL, expires_at REAL NOT NULL, subject TEXT, claims TEXT NOT NULL, failures INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS codes (code_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,
   data TEXT NOT NULL, subject TEXT NOT NULL, claims TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,
@@ -144,7 +144,7 @@ class SQLiteASStore:
     # interactions
     def put_interaction(self, interaction: Interaction) -> None:
         with self._write() as conn:
-            conn.execute("INSERT INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?)", (
+            conn.execute("INSERT INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, 0)", (
                 interaction.interaction_id, json.dumps(asdict(interaction.request)), interaction.browser_hash,
                 interaction.csrf, interaction.expires_at, interaction.subject, json.dumps(dict(interaction.claims))))
 
@@ -169,6 +169,12 @@ class SQLiteASStore:
         with self._write() as conn:
             row = conn.execute("DELETE FROM interactions WHERE id = ? RETURNING *", (interaction_id,)).fetchone()
         return self._interaction(row, now)
+
+    def count_login_failure(self, interaction_id: str) -> int:
+        with self._write() as conn:
+            row = conn.execute("UPDATE interactions SET failures = failures + 1 WHERE id = ? RETURNING failures",
+                               (interaction_id,)).fetchone()
+        return 0 if row is None else int(row["failures"])
 
     # codes
     def put_code(self, code: AuthorizationCode) -> None:

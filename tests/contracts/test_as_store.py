@@ -127,6 +127,8 @@ def test_interactions(store) -> None:
     store.put_interaction(i)
     assert store.get_interaction("i1", 99.0) == i
     assert store.get_interaction("i1", 100.0) is None
+    assert store.count_login_failure("i1") == 1 and store.count_login_failure("i1") == 2
+    assert store.count_login_failure("unknown") == 0
     assert store.set_interaction_subject("i1", "alice", {"role": "r"})
     assert store.take_interaction("i1", 50.0).subject == "alice"
     assert store.take_interaction("i1", 50.0) is None

@@ -109,6 +109,16 @@ def test_wrong_password_and_unknown_user_refused_alike(world: World) -> None:
         assert r.status_code == 401 and "wrong" in r.text
 
 
+@pytest.mark.requirement("HP-AS-07")
+def test_login_attempts_are_limited_per_authorization_request(world: World) -> None:
+    interaction, csrf = _to_login(world)
+    form = {"interaction": interaction, "csrf": csrf, "username": "alice"}
+    for _ in range(4):
+        assert world.http.post("/login", data={**form, "password": "guess"}).status_code == 401
+    assert world.http.post("/login", data={**form, "password": "guess"}).status_code == 403
+    assert world.http.post("/login", data={**form, "password": PASSWORD}).status_code == 400  # void now
+
+
 @pytest.mark.requirement("HP-AS-10")
 def test_consent_page_shows_verified_identity_and_scopes(world: World) -> None:
     interaction, csrf = _to_login(world)

@@ -26,6 +26,7 @@ from hardened.server.routes.authorize import COOKIE_PREFIX
 from hardened.web.errors import NO_STORE
 
 router = APIRouter()
+MAX_LOGIN_FAILURES = 5
 
 
 def _interaction(ctx: ASContext, request: Request, values: dict[str, str], *, form: bool) -> Interaction:
@@ -64,6 +65,10 @@ async def login(request: Request) -> Response:
         return _page_error(err)
     user = ctx.store.get_user(values.get("username", "")[:128])
     if not verify_password(values.get("password", ""), user.password_hash if user else None) or user is None:
+        # a few guesses per authorization request, then the whole request is void (the client starts again)
+        if ctx.store.count_login_failure(found.interaction_id) >= MAX_LOGIN_FAILURES:
+            ctx.store.take_interaction(found.interaction_id, ctx.now())
+            return error_page("access_denied", "too many failed sign-in attempts; start again", 403)
         return login_page(found.interaction_id, found.csrf, failed=True)
     ctx.store.set_interaction_subject(found.interaction_id, user.subject, user.claims())
     return RedirectResponse(f"/consent?interaction={found.interaction_id}", status_code=303, headers=dict(NO_STORE))
