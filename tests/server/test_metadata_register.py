@@ -56,7 +56,7 @@ def test_baseline_registration_public_client_baseline_scopes_only(world: World) 
     assert r.json()["error"] == "invalid_redirect_uri"
 
 
-@pytest.mark.requirement("HP-DCR-07", "HP-DCR-01")
+@pytest.mark.requirement("HP-DCR-07", "HP-DCR-01", "HP-DEC-04")
 def test_hardened_only_deployment_requires_a_statement(keys) -> None:
     world = World(keys, baseline=False)
     r = _register(world, BASELINE)
