@@ -63,3 +63,20 @@ def test_worker_listeners_are_tcp_with_nodelay() -> None:
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
     finally:
         sock.close()
+
+
+@pytest.mark.requirement("HP-DCR-01")
+def test_deployment_with_trusted_authorities_verifies_statements(tmp_path) -> None:
+    from hardened.errors import InvalidSoftwareStatement
+    from hardened.testing.software_statement import TestAuthority
+
+    authority = TestAuthority.create("https://authority.example")
+    assert cli.main(["init", "--dir", str(tmp_path)]) == 0
+    (tmp_path / "authority.jwks.json").write_text(json.dumps({"keys": [authority.key.public_jwk()]}))
+    with (tmp_path / "as.toml").open("a") as fh:
+        fh.write('[[authorities]]\nissuer = "https://authority.example"\njwks_file = "authority.jwks.json"\n')
+    verifier = load_deployment(tmp_path / "as.toml").config.statement_verifier
+    assert verifier is not None
+    other = TestAuthority.create("https://rogue.example")
+    with pytest.raises(InvalidSoftwareStatement):
+        verifier(other.sign(other.base_claims()), 1_767_225_600.0)
