@@ -59,6 +59,7 @@ class TokenRecord:
     claims: Mapping[str, Any] = field(default_factory=dict)
     revoked: bool = False
     tier: str = "baseline"
+    instance_jkt: str | None = None  #: the attested client instance, for the attested tier
 
     def active(self, now: float) -> bool:
         return not self.revoked and now < self.expires_at

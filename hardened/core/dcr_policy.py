@@ -81,6 +81,7 @@ class StatementFacts:
     sender_constraint: str
     jwks: Mapping[str, Any] | None
     software_version: str | None = None
+    attestation_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class RegistrationPolicy:
     baseline_enabled: bool = False
     refresh_tokens: bool = True
     statement_reuse: bool = False
+    attestation: bool = False  #: the AS verifies client attestation (the attested tier is offered)
 
 
 def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
@@ -141,8 +143,12 @@ def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: Registrati
     _check_keys(facts.jwks)
     for uri in facts.redirect_uris:  # the authority vetted them; loopback http only for native agents (RFC 8252)
         check_redirect_uri(uri, allow_loopback_http=True)
-    # Attestation is verified by its own issue; until then an "attested" statement holds the hardened tier.
-    tier = "hardened"
+    # The attested tier needs client attestation at this AS; without it an "attested" statement holds the
+    # hardened tier, but a statement that *requires* attestation is refused (never silently weakened).
+    if facts.attestation_required and not policy.attestation:
+        raise InvalidClientMetadata("the software statement requires client attestation, which is not offered here")
+    tier = "attested" if policy.attestation and (facts.tier == "attested" or facts.attestation_required) \
+        else "hardened"
     _check_registered_scopes(facts.scopes, tier, policy)
     allowed_grants = {"authorization_code"} | ({"refresh_token"} if policy.refresh_tokens else set())
     return ClientMetadata(

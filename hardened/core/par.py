@@ -53,6 +53,8 @@ class VerifiedPARRequest:
     code_challenge: str
     state: str | None
     dpop_jkt: str | None
+    #: the attested client instance (draft-ietf-oauth-attestation-based-client-auth §9.3) the flow is bound to
+    attested_jkt: str | None = None
 
 
 def issue_request_uri() -> str:

@@ -16,6 +16,7 @@ from hardened.server.config import ServerConfig, ServerStores
 from hardened.server.context import ASContext
 from hardened.server.headers import SecurityHeaders
 from hardened.server.routes import authorize, interaction, introspect, metadata, par, register, revoke, token
+from hardened.web.attestation import challenge_router
 from hardened.web.dpop import DPoPVerifier
 from hardened.web.errors import install_error_handlers
 
@@ -33,5 +34,7 @@ def create_app(config: ServerConfig, stores: ServerStores, clock: Clock, *, dpop
     install_error_handlers(app)
     for module in (metadata, register, par, authorize, interaction, token, introspect, revoke):
         app.include_router(module.router)
+    if config.attestation_challenges is not None:  # ABCA §6.1 challenge endpoint
+        app.include_router(challenge_router(config.attestation_challenges, clock, path=metadata.CHALLENGE_PATH))
     app.add_middleware(SecurityHeaders)
     return app

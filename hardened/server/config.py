@@ -7,7 +7,7 @@ FAPI 2.0 Security Profile defaults: codes live 60 s (§5.3.2.1 item 4), PAR requ
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,6 +60,9 @@ class ServerConfig:
     interaction_lifetime: float = 600.0
     assertion_max_age: float = 60.0
     scope_descriptions: Mapping[str, str] = field(default_factory=dict)
+    #: the attested tier: ordered attestation verifiers (hardened.ports.attestation) and optional challenges
+    attestation_verifiers: tuple[Any, ...] = ()
+    attestation_challenges: Any = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)
@@ -75,8 +78,8 @@ class ServerConfig:
         ids = [rs.client_id for rs in self.resource_servers]
         if len(set(ids)) != len(ids) or len({rs.audience for rs in self.resource_servers}) != len(ids):
             raise ConfigurationError("resource server client ids and audiences must be unique")
-        if self.registration is None:
-            object.__setattr__(self, "registration", RegistrationPolicy(scopes=self.scopes))
+        registration = self.registration or RegistrationPolicy(scopes=self.scopes)
+        object.__setattr__(self, "registration", replace(registration, attestation=bool(self.attestation_verifiers)))
 
     @property
     def policy(self) -> RegistrationPolicy:

@@ -20,7 +20,7 @@ __all__ = ["token_exchange_grant"]
 
 
 def token_exchange_grant(ctx: ASContext, form: Mapping[str, str], client: AuthenticatedClient,
-                         proof: VerifiedDPoPProof | None) -> dict[str, Any]:
+                         proof: VerifiedDPoPProof | None, attested: Any = None) -> dict[str, Any]:
     rs = client.resource_server
     if rs is None:
         raise UnauthorizedClient("only resource servers may exchange tokens")

@@ -15,6 +15,8 @@ from hardened.core.pkce import verify_code_verifier
 from hardened.core.scopes import parse_scope
 from hardened.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
 from hardened.ports.as_stores import AuthorizationCode
+from hardened.ports.attestation import AttestationResult
+from hardened.server.attested import check_instance
 from hardened.server.client_auth import AuthenticatedClient
 from hardened.server.context import ASContext
 
@@ -38,8 +40,8 @@ def _token_response(ctx: ASContext, access: str, record: TokenRecord, refresh: s
 
 
 def _mint(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: tuple[str, ...], audience: str,
-          jkt: str | None, grant_id: str, claims: Mapping[str, Any],
-          refresh: bool) -> tuple[list[TokenRecord], dict[str, Any]]:
+          jkt: str | None, grant_id: str, claims: Mapping[str, Any], refresh: bool,
+          instance_jkt: str | None = None) -> tuple[list[TokenRecord], dict[str, Any]]:
     """New opaque tokens: their records (hashes only) and the RFC 6749 §5.1 response body."""
     now = ctx.now()
     tier = client.metadata.tier if client.metadata is not None else "baseline"
@@ -47,14 +49,15 @@ def _mint(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: 
     record = TokenRecord(token_hash=token_hash(access), kind="access", client_id=client.client_id, subject=subject,
                          scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
                          expires_at=now + ctx.config.access_token_lifetime, grant_id=grant_id, claims=dict(claims),
-                         tier=tier)
+                         tier=tier, instance_jkt=instance_jkt)
     records = [record]
     refresh_token = issue_opaque_token() if refresh else None
     if refresh_token is not None:
         records.append(TokenRecord(
             token_hash=token_hash(refresh_token), kind="refresh", client_id=client.client_id, subject=subject,
             scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
-            expires_at=now + ctx.config.refresh_token_lifetime, grant_id=grant_id, claims=dict(claims), tier=tier))
+            expires_at=now + ctx.config.refresh_token_lifetime, grant_id=grant_id, claims=dict(claims), tier=tier,
+            instance_jkt=instance_jkt))
     return records, _token_response(ctx, access, record, refresh_token)
 
 
@@ -75,7 +78,8 @@ def _code(ctx: ASContext, form: Mapping[str, str]) -> tuple[str, AuthorizationCo
 
 
 def authorization_code_grant(ctx: ASContext, form: Mapping[str, str], client: AuthenticatedClient,
-                             proof: VerifiedDPoPProof | None) -> dict[str, Any]:
+                             proof: VerifiedDPoPProof | None, attested: AttestationResult | None = None
+                             ) -> dict[str, Any]:
     """RFC 6749 §4.1.3, in order: client, DPoP requirement, code, client binding, redirect, PKCE, jkt; then the
     code is spent together with the tokens it issues."""
     if client.metadata is None:
@@ -89,9 +93,10 @@ def authorization_code_grant(ctx: ASContext, form: Mapping[str, str], client: Au
         raise InvalidGrant("redirect_uri does not match the authorization request")
     verify_code_verifier(form.get("code_verifier"), challenge=req.code_challenge)
     check_dpop_jkt(req.dpop_jkt, proof)
+    check_instance(req.attested_jkt, attested)
     records, body = _mint(ctx, client, subject=code.subject, scopes=req.scopes, audience=req.resource,
                           jkt=proof.jkt if proof else None, grant_id=code.grant_id, claims=code.claims,
-                          refresh="refresh_token" in client.metadata.grant_types)
+                          refresh="refresh_token" in client.metadata.grant_types, instance_jkt=req.attested_jkt)
     # Spent and stored in one transaction; if another request spent it first, that is a reuse (§10.5).
     if not ctx.store.redeem_code(code_hash, records):
         ctx.store.revoke_grant(code.grant_id)
@@ -100,7 +105,8 @@ def authorization_code_grant(ctx: ASContext, form: Mapping[str, str], client: Au
 
 
 def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: AuthenticatedClient,
-                        proof: VerifiedDPoPProof | None) -> dict[str, Any]:
+                        proof: VerifiedDPoPProof | None, attested: AttestationResult | None = None
+                        ) -> dict[str, Any]:
     """RFC 6749 §6 with RFC 9449 §5: same client, same key; rotation only for public clients (FAPI 2.0 SP)."""
     if client.metadata is None or "refresh_token" not in client.metadata.grant_types:
         raise UnauthorizedClient("this client cannot use the refresh_token grant")
@@ -113,6 +119,7 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
         raise InvalidGrant("the refresh token was issued to another client")
     if record.jkt is not None and (proof is None or not hmac.compare_digest(record.jkt, proof.jkt)):
         raise InvalidGrant("the refresh token is bound to another DPoP key")
+    check_instance(record.instance_jkt, attested)
     requested = parse_scope(form.get("scope")) or record.scopes
     if any(s not in record.scopes for s in requested):
         raise InvalidScope("a refresh may only narrow the granted scope")
@@ -120,7 +127,8 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
     if rotate and not ctx.store.revoke_token(record.token_hash):
         raise InvalidGrant("the refresh token is not valid")
     records, body = _mint(ctx, client, subject=record.subject, scopes=tuple(requested), audience=record.audience,
-                          jkt=record.jkt, grant_id=record.grant_id, claims=record.claims, refresh=rotate)
+                          jkt=record.jkt, grant_id=record.grant_id, claims=record.claims, refresh=rotate,
+                          instance_jkt=record.instance_jkt)
     if not ctx.store.put_tokens(records):
         raise InvalidGrant("the grant has been revoked")
     return body

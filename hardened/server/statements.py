@@ -34,7 +34,7 @@ def facts_of(verified: VerifiedSoftwareStatement) -> StatementFacts:
         client_name=meta.client_name, org_name=meta.org_name, redirect_uris=tuple(meta.redirect_uris),
         scopes=tuple(meta.scopes), token_endpoint_auth_method=meta.token_endpoint_auth_method,
         grant_types=tuple(meta.grant_types), tier=meta.hardened_tier, sender_constraint=meta.sender_constraint,
-        jwks=meta.jwks, software_version=meta.software_version,
+        jwks=meta.jwks, software_version=meta.software_version, attestation_required=meta.attestation_required,
     )
 
 

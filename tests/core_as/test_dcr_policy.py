@@ -87,3 +87,14 @@ def test_baseline_policy() -> None:
 def test_arbitrary_metadata_only_oauth_errors(body, with_statement) -> None:
     with contextlib.suppress(OAuthError):
         verify_registration_request(body, statement=FACTS if with_statement else None, policy=POLICY)
+
+
+@pytest.mark.requirement("HP-AS-17")
+def test_attestation_requirement_is_never_dropped() -> None:
+    with pytest.raises(InvalidClientMetadata):
+        _hardened(attestation_required=True)
+    assert _hardened(tier="attested").tier == "hardened"  # no attestation here: holds the hardened tier
+    attesting = replace(POLICY, attestation=True)
+    for changes in ({"tier": "attested"}, {"attestation_required": True}):
+        meta = verify_registration_request({}, statement=replace(FACTS, **changes), policy=attesting)
+        assert meta.tier == "attested"

@@ -5,8 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
+from hardened.core.attestation import AttestationPolicy
 from hardened.core.metadata import build_as_metadata
 from hardened.server.context import context
+from hardened.web.attestation import attestation_metadata
+
+CHALLENGE_PATH = "/attestation/challenge"
 
 router = APIRouter()
 
@@ -18,6 +22,9 @@ async def metadata(request: Request) -> JSONResponse:
     algs = ctx.dpop.policy.algorithms
     body = build_as_metadata(ctx.issuer, scopes=ctx.config.scopes, algorithms=algs,
                              baseline=ctx.config.policy.baseline_enabled)
+    if ctx.config.attestation_verifiers:  # draft-ietf-oauth-attestation-based-client-auth §8, as §7.6 signal
+        challenge = ctx.url(CHALLENGE_PATH) if ctx.config.attestation_challenges is not None else None
+        body.update(attestation_metadata(AttestationPolicy(), challenge_endpoint=challenge))
     return JSONResponse(body, headers={"Cache-Control": "max-age=300"})
 
 

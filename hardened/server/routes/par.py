@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
@@ -9,6 +11,7 @@ from starlette.responses import JSONResponse
 from hardened.core.par import issue_request_uri, verify_par_request
 from hardened.errors import InvalidClient
 from hardened.ports.as_stores import PushedRequest
+from hardened.server.attested import attest
 from hardened.server.client_auth import authenticate_client
 from hardened.server.context import context
 from hardened.server.forms import read_form
@@ -34,6 +37,9 @@ def _push(request: Request, form: dict[str, str]) -> JSONResponse:
         form, client_id=client.client_id, client=client.metadata, resources=ctx.config.resources,
         scopes=ctx.config.scopes, proof_jkt=proof.jkt if proof is not None else None,
     )
+    attested = attest(ctx, request, client, proof)
+    if attested is not None:
+        verified = replace(verified, attested_jkt=attested.instance_jkt)
     request_uri = issue_request_uri()
     expires_in = ctx.config.par.expires_in
     ctx.store.put_request(PushedRequest(request_uri, verified, expires_at=ctx.now() + expires_in))

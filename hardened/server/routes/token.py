@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from hardened.core.token_exchange import TOKEN_EXCHANGE
 from hardened.errors import UnsupportedGrantType
+from hardened.server.attested import attest
 from hardened.server.client_auth import authenticate_client
 from hardened.server.context import context
 from hardened.server.exchange import token_exchange_grant
@@ -43,4 +44,5 @@ def _grant(request: Request, form: Mapping[str, str], grant: Any) -> dict[str, A
     ctx = context(request)
     client = authenticate_client(ctx, form)
     proof = ctx.dpop.check_token_request(request)
-    return grant(ctx, form, client, proof)
+    attested = attest(ctx, request, client, proof) if grant is not token_exchange_grant else None
+    return grant(ctx, form, client, proof, attested)
