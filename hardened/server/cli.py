@@ -54,7 +54,7 @@ def app_from_env() -> FastAPI:
     replay_path = deployment.data_dir / "as-replay.db"
     replay = LockedReplayCache(SQLiteReplayCache(replay_path), WriteLock(str(replay_path) + ".lock"))
     stores = ServerStores(SQLiteASStore(deployment.data_dir / "as.db"), replay)
-    return create_app(deployment.config, stores, SystemClock())
+    return create_app(deployment.with_attestation(replay), stores, SystemClock())
 
 
 def _init(ns: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ issuer = "http://127.0.0.1:8000"          # https, or http on loopback
 data_dir = "data"                         # as.db (records) and as-replay.db (assertion and DPoP jti)
 signing_keys = ["keys/as-1.pem"]          # PKCS#8 PEM; the first signs, the others stay in the JWKS
 baseline = true                           # register stock MCP clients as public baseline clients
+attesters_file = "attesters.json"        # trusted Client Attesters: turns the attested tier on (optional)
 [scopes]                                  # scope = lowest tier that may hold it
 "tools:read" = "baseline"
 "trades:read" = "hardened"
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from hardened.core.dcr_policy import RegistrationPolicy
 from hardened.core.scopes import ScopePolicy
 from hardened.errors import ConfigurationError, HardenedError
 from hardened.jose import SigningKey
+from hardened.ports.replay import ReplayCache
 from hardened.server.config import ResourceServer, ServerConfig, StatementVerifier
 
 __all__ = ["Deployment", "load_deployment"]
@@ -43,6 +45,16 @@ class Deployment:
     config: ServerConfig
     data_dir: Path
     authorities: tuple[dict[str, Any], ...]
+    attesters_file: Path | None = None
+
+    def with_attestation(self, replay: ReplayCache) -> ServerConfig:
+        """The config with the attested tier on when ``attesters_file`` names trusted Client Attesters."""
+        if self.attesters_file is None:
+            return self.config
+        from hardened.adapters.attesters import AttesterRegistry, TrustedAttesterVerifier
+
+        verifier = TrustedAttesterVerifier(AttesterRegistry.from_json_file(self.attesters_file), replay=replay)
+        return replace(self.config, attestation_verifiers=(verifier,))
 
 
 def _path(base: Path, value: Any, what: str) -> Path:
@@ -95,5 +107,7 @@ def load_deployment(path: str | Path, *, issuer: str | None = None) -> Deploymen
         if isinstance(exc, ConfigurationError):
             raise
         raise ConfigurationError(f"{file}: {exc.__class__.__name__}: {exc}") from None
+    attesters = doc.get("attesters_file")
     return Deployment(config=config, data_dir=_path(base, doc.get("data_dir", "data"), "data_dir"),
-                      authorities=tuple(authorities))
+                      authorities=tuple(authorities),
+                      attesters_file=_path(base, attesters, "attesters_file") if attesters else None)

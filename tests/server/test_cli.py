@@ -80,3 +80,20 @@ def test_deployment_with_trusted_authorities_verifies_statements(tmp_path) -> No
     other = TestAuthority.create("https://rogue.example")
     with pytest.raises(InvalidSoftwareStatement):
         verifier(other.sign(other.base_claims()), 1_767_225_600.0)
+
+
+@pytest.mark.requirement("HP-AS-17")
+def test_deployment_with_attesters_offers_the_attested_tier(tmp_path) -> None:
+    from hardened.adapters.memory import MemoryReplayCache
+
+    assert cli.main(["init", "--dir", str(tmp_path)]) == 0
+    attester = SigningKey.generate("ES256")
+    (tmp_path / "attesters.json").write_text(json.dumps(
+        {"attesters": [{"issuer": "https://attester.example", "jwks": {"keys": [attester.public_jwk()]}}]}))
+    text = (tmp_path / "as.toml").read_text()
+    text = text.replace("baseline = true", 'baseline = true\nattesters_file = "attesters.json"')
+    (tmp_path / "as.toml").write_text(text)
+    deployment = load_deployment(tmp_path / "as.toml")
+    assert not deployment.config.policy.attestation
+    config = deployment.with_attestation(MemoryReplayCache())
+    assert config.policy.attestation and len(config.attestation_verifiers) == 1
