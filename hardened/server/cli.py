@@ -4,6 +4,7 @@
     HARDENED_PASSWORD=secret python -m hardened.server.cli add-user --config as/as.toml --username alice \\
         --subject user-alice --role trader --tenant acme --country DE
     python -m hardened.server.cli serve --config as/as.toml --port 8000 --workers 2
+    python -m hardened.server.cli rotate-key --config as/as.toml     # then restart; the old key stays published
 
 Records live in ``<data_dir>/as.db`` (SQLite, WAL) and the replay cache in ``<data_dir>/as-replay.db``, so any
 number of uvicorn workers share single-use codes, request URIs and ``jti`` values.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -71,6 +73,29 @@ def _init(ns: argparse.Namespace) -> int:
     key.chmod(0o600)
     config.write_text(TEMPLATE.format(issuer=ns.issuer))
     print(f"wrote {config} and {key}")
+    return 0
+
+
+def _rotate_key(ns: argparse.Namespace) -> int:
+    """A new signing key first in ``signing_keys``; the previous ones stay (at most ``--keep`` in all) so that
+    JWTs they signed still verify from the JWKS until they expire (RFC 7517 §5, RFC 8414 ``jwks_uri``)."""
+    import json
+    import re
+    import tomllib
+
+    from hardened.jose import SigningKey
+
+    config = Path(ns.config)
+    text = config.read_text()
+    keys = list(tomllib.loads(text)["signing_keys"])
+    name = f"as-signing-{secrets.token_hex(4)}.pem"
+    key_file = config.parent / name
+    key_file.write_bytes(SigningKey.generate(ns.alg).private_pem())
+    key_file.chmod(0o600)
+    kept = [name, *keys][: max(ns.keep, 1)]
+    line = "signing_keys = " + json.dumps(kept)
+    config.write_text(re.sub(r"(?m)^signing_keys\s*=.*$", lambda _: line, text, count=1))
+    print(f"new signing key {name}; signing_keys = {kept}; restart the server to use it")
     return 0
 
 
@@ -156,6 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--config", required=True)
     for name in ("username", "subject", "role", "tenant", "country"):
         user.add_argument(f"--{name}", required=True)
+    rotate = sub.add_parser("rotate-key", help="generate a new signing key and put it first in signing_keys")
+    rotate.add_argument("--config", required=True)
+    rotate.add_argument("--alg", default="ES256", choices=["ES256", "PS256", "EdDSA"])
+    rotate.add_argument("--keep", type=int, default=2, help="keys kept in the JWKS, the new one included")
     serve = sub.add_parser("serve", help="serve the authorization server with uvicorn")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host", default="127.0.0.1")
@@ -169,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     try:
-        return {"init": _init, "add-user": _add_user, "serve": _serve}[ns.command](ns)
+        return {"init": _init, "add-user": _add_user, "rotate-key": _rotate_key, "serve": _serve}[ns.command](ns)
     except ConfigurationError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2

@@ -97,3 +97,15 @@ def test_deployment_with_attesters_offers_the_attested_tier(tmp_path) -> None:
     assert not deployment.config.policy.attestation
     config = deployment.with_attestation(MemoryReplayCache())
     assert config.policy.attestation and len(config.attestation_verifiers) == 1
+
+
+@pytest.mark.requirement("HP-AS-02")
+def test_rotate_key_keeps_the_previous_key_published(tmp_path) -> None:
+    assert cli.main(["init", "--dir", str(tmp_path)]) == 0
+    before = load_deployment(tmp_path / "as.toml").config.signing_keys
+    assert cli.main(["rotate-key", "--config", str(tmp_path / "as.toml")]) == 0
+    after = load_deployment(tmp_path / "as.toml").config.signing_keys
+    assert len(after) == 2 and after[1].kid == before[0].kid and after[0].kid != before[0].kid
+    assert cli.main(["rotate-key", "--config", str(tmp_path / "as.toml"), "--keep", "2"]) == 0
+    latest = load_deployment(tmp_path / "as.toml").config.signing_keys
+    assert len(latest) == 2 and latest[1].kid == after[0].kid
