@@ -16,6 +16,7 @@ Anything else raises :class:`~hardened.errors.JoseError`; no other exception esc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +34,10 @@ __all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws"]
 _FORBIDDEN = frozenset({"jku", "x5u", "x5c", "b64", "enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
 
 
-#: Verified headers remembered per policy (RFC 7515 §5.2 steps 2-5 depend only on the header text and the policy).
+#: Verified headers remembered per policy (RFC 7515 §5.2 steps 2-5 depend only on the header text and the policy,
+#: and so does the embedded key of step 8 when the kind carries its ``jwk``).
 _HEADER_CACHE_SIZE = 256
+_header_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class JWSPolicy:
     max_payload: int = 8192
     _algs: frozenset[str] = field(init=False, repr=False, compare=False)
     _types: frozenset[str] = field(init=False, repr=False, compare=False)
-    _headers: dict[str, tuple[dict[str, Any], str]] = field(init=False, repr=False, compare=False)
+    _headers: dict[str, tuple[dict[str, Any], str, PublicKey | None]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         algs = (self.algorithms,) if isinstance(self.algorithms, str) else tuple(self.algorithms)
@@ -77,6 +80,19 @@ class VerifiedJWS:
     header: dict[str, Any]
     payload: dict[str, Any]
     key: PublicKey
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _verified(header: dict[str, Any], payload: dict[str, Any], key: PublicKey) -> VerifiedJWS:
+    """A VerifiedJWS without the keyword handling of the generated ``__init__`` (same fields, still frozen)."""
+    result = _new(VerifiedJWS)
+    _set(result, "header", header)
+    _set(result, "payload", payload)
+    _set(result, "key", key)
+    return result
 
 
 def _split(token: Any, policy: JWSPolicy) -> list[str]:
@@ -133,13 +149,39 @@ def _header(head_b64: str, policy: JWSPolicy) -> tuple[dict[str, Any], str]:
     return header, _check_header(header, policy)
 
 
-def _remember(head_b64: str, header: dict[str, Any], alg: str, policy: JWSPolicy) -> None:
-    """Cache a header only after its JWS verified, and only when it is flat (a shallow copy is a full copy)."""
-    if head_b64 in policy._headers or not all(type(v) is str for v in header.values()):
+def _flat(header: dict[str, Any]) -> bool:
+    """True when every value is a string, or (``jwk`` only) an object of strings: two shallow copies copy it all."""
+    for name, value in header.items():
+        if type(value) is not str and not (name == "jwk" and type(value) is dict
+                                           and all(type(v) is str for v in value.values())):
+            return False
+    return True
+
+
+def _copy(header: dict[str, Any]) -> dict[str, Any]:
+    """The caller's own copy of a cached header (its ``jwk`` too)."""
+    copy = dict(header)
+    jwk = copy.get("jwk")
+    if jwk is not None:
+        copy["jwk"] = dict(jwk)
+    return copy
+
+
+def _remember(head_b64: str, header: dict[str, Any], alg: str, key: PublicKey | None, policy: JWSPolicy) -> None:
+    """Cache a header (and its embedded key) only after its JWS verified, and only when it is flat (``_flat``).
+
+    Lookups are single ``dict.get`` calls (atomic under the GIL); inserts and the bounded eviction take a lock.
+    """
+    if not _flat(header):
         return
-    if len(policy._headers) >= _HEADER_CACHE_SIZE:
-        policy._headers.clear()
-    policy._headers[head_b64] = (dict(header), alg)
+    entry = (_copy(header), alg, key)
+    with _header_lock:
+        cache = policy._headers
+        if head_b64 in cache:
+            return
+        if len(cache) >= _HEADER_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest entry
+        cache[head_b64] = entry
 
 
 def _key(header: dict[str, Any], alg: str, policy: JWSPolicy, keys: KeySet | None) -> PublicKey:
@@ -165,8 +207,13 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
         raise JoseError("ERR_POLICY", "keys is not a KeySet")
     head_b64, payload_b64, sig_b64 = _split(token, policy)
     cached = policy._headers.get(head_b64)
-    header, alg = (dict(cached[0]), cached[1]) if cached is not None else _header(head_b64, policy)
-    key = _key(header, alg, policy, keys)
+    if cached is None:
+        header, alg = _header(head_b64, policy)
+        key = _key(header, alg, policy, keys)
+    else:
+        header, alg = _copy(cached[0]), cached[1]
+        # The embedded key is a pure function of the header; a kid is looked up in the caller's key set each time.
+        key = cached[2] if cached[2] is not None else _key(header, alg, policy, keys)
     if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
     signature = b64url_decode(sig_b64, what="signature")
@@ -174,5 +221,5 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
     verify_bytes(alg, key.key, token[: len(head_b64) + 1 + len(payload_b64)].encode("ascii"), signature)
     payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
     if cached is None:
-        _remember(head_b64, header, alg, policy)
-    return VerifiedJWS(header=header, payload=payload, key=key)
+        _remember(head_b64, header, alg, key if policy.embedded_jwk else None, policy)
+    return _verified(header, payload, key)
