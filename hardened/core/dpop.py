@@ -24,7 +24,7 @@ token is bound to, RFC 9449 §7.1). ``detail`` carries a stable code for logs an
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -133,9 +133,14 @@ def access_token_hash(access_token: str) -> str:
     return _ath_bytes(access_token).decode("ascii")
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_sha256 = hashlib.sha256
+_compare = hmac.compare_digest
+
+
 def _ath_bytes(access_token: str) -> bytes:
     # A SHA-256 digest is 32 bytes: 43 base64url characters after the one '=' of padding is cut.
-    return base64.urlsafe_b64encode(hashlib.sha256(access_token.encode("ascii")).digest())[:43]
+    return binascii.b2a_base64(_sha256(access_token.encode("ascii")).digest(), newline=False)[:43].translate(_URLSAFE)
 
 
 def _string(claims: dict[str, Any], name: str, max_len: int) -> str:
@@ -212,7 +217,7 @@ def _check_binding(claims: dict[str, Any], key: PublicKey, access_token: str, ex
 
 def _same(given: str, wanted: bytes) -> bool:
     """Constant-time comparison of a (possibly non-ASCII) string with ASCII bytes."""
-    return hmac.compare_digest(given.encode("utf-8", "replace"), wanted)
+    return _compare(given.encode("utf-8", "replace"), wanted)
 
 
 def verify_dpop_proof(

@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from hardened.errors import JoseError
 
@@ -42,6 +42,24 @@ _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 _PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=32)
 
 
+_ZERO = b"\x00"
+
+
+def der_signature(signature: bytes) -> bytes:
+    """RFC 7518 §3.4 R || S (32 octets each) as the DER ``Ecdsa-Sig-Value`` OpenSSL verifies (RFC 3279 §2.2.3).
+
+    Equal to ``encode_dss_signature(r, s)`` (a property test pins it): each INTEGER minimal, with a 0x00 octet
+    before a set high bit; both fit a short-form length (at most 70 octets in all).
+    """
+    r = signature[:32].lstrip(_ZERO) or _ZERO
+    s = signature[32:].lstrip(_ZERO) or _ZERO
+    if r[0] > 127:
+        r = _ZERO + r
+    if s[0] > 127:
+        s = _ZERO + s
+    return bytes((0x30, len(r) + len(s) + 4, 0x02, len(r))) + r + bytes((0x02, len(s))) + s
+
+
 def verify_bytes(alg: str, key: Any, signing_input: bytes, signature: bytes) -> None:
     """Verify ``signature`` over ``signing_input`` with a ``cryptography`` public key, or raise JoseError."""
     try:
@@ -49,8 +67,7 @@ def verify_bytes(alg: str, key: Any, signing_input: bytes, signature: bytes) -> 
             # RFC 7518 §3.4: the JWS signature is R || S, 32 octets each.
             if len(signature) != 64:
                 raise JoseError("ERR_JWS_SIGNATURE_INVALID", "signature verification failed")
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            key.verify(der, signing_input, _ECDSA_SHA256)
+            key.verify(der_signature(signature), signing_input, _ECDSA_SHA256)
         elif alg == "EdDSA":
             key.verify(signature, signing_input)
         elif alg == "PS256":

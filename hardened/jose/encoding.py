@@ -136,7 +136,7 @@ def loads_object(data: Any, *, what: str, max_bytes: int) -> dict[str, Any]:
         raise JoseError("ERR_JSON", f"{what} is not valid JSON") from None
     if not isinstance(value, dict):
         raise JoseError("ERR_JSON", f"{what} is not a JSON object")
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    surrogates = "\\" in text and _SURROGATE_ESCAPE.search(text) is not None
     # Depth can only exceed MAX_DEPTH when there are that many brackets: skip the walk for ordinary tokens.
     if surrogates or text.count("{") + text.count("[") > MAX_DEPTH:
         _check_tree(value, surrogates=surrogates)
