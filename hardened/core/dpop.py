@@ -42,7 +42,8 @@ from hardened.errors import (
     JoseError,
     UseDPoPNonce,
 )
-from hardened.jose import ALGORITHMS, JWSPolicy, PublicKey, SigningKey, Typ, verify_jws
+from hardened.jose import ALGORITHMS, JWSPolicy, PublicKey, SigningKey, Typ
+from hardened.jose.jws import verify_jws_payload
 
 __all__ = [
     "DPoPPolicy",
@@ -237,10 +238,9 @@ def verify_dpop_proof(
     if policy.nonce_required and nonce_ok is None:
         raise ConfigurationError("a policy that requires DPoP nonces needs a nonce check")
     try:  # 2, 4-7
-        verified = verify_jws(proof, policy=policy._jws)
+        claims, key = verify_jws_payload(proof, policy=policy._jws)
     except JoseError as err:
         raise InvalidDPoPProof.from_jose(err, "DPoP proof: ") from None
-    claims = verified.payload
     jti = _string(claims, "jti", policy.max_jti)  # 3
     htm = _string(claims, "htm", MAX_HTM)
     htu = _string(claims, "htu", MAX_CLAIM)
@@ -251,8 +251,8 @@ def verify_dpop_proof(
     nonce = _check_nonce(claims, policy, nonce_ok)  # 10
     _check_iat(iat, policy, now)  # 11
     if access_token is not None and expected_jkt is not None:  # 12
-        _check_binding(claims, verified.key, access_token, expected_jkt)
-    return VerifiedDPoPProof._make(verified.key.thumbprint, jti, htm, htu, iat, nonce, verified.key)
+        _check_binding(claims, key, access_token, expected_jkt)
+    return VerifiedDPoPProof._make(key.thumbprint, jti, htm, htu, iat, nonce, key)
 
 
 def dpop_replay_key(proof: VerifiedDPoPProof) -> str:

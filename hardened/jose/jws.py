@@ -27,7 +27,7 @@ from hardened.jose.encoding import b64url_decode, loads_object
 from hardened.jose.keys import MAX_KID, KeySet, PublicKey, public_key_from_jwk
 from hardened.jose.kinds import media_type
 
-__all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws"]
+__all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws", "verify_jws_payload"]
 
 #: Header parameters no hardened JWT may carry: remote key URLs are never fetched (RFC 8725 §3.10), certificate
 #: chains are not trusted from the token, payload encoding options and JWE members do not belong in a signed JWT.
@@ -82,6 +82,7 @@ class VerifiedJWS:
     key: PublicKey
 
 
+JSONObject = dict[str, Any]
 _new = object.__new__
 _set = object.__setattr__
 
@@ -199,8 +200,8 @@ def _key(header: dict[str, Any], alg: str, policy: JWSPolicy, keys: KeySet | Non
     return key
 
 
-def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
-    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
+def _verify(token: Any, policy: JWSPolicy, keys: KeySet | None) -> tuple[JSONObject, bool, JSONObject, PublicKey]:
+    """RFC 7515 §5.2 steps 1-9: the header (and whether it is the cache's shared copy), the payload and the key."""
     if not isinstance(policy, JWSPolicy):
         raise JoseError("ERR_POLICY", "policy is not a JWSPolicy")
     if keys is not None and not isinstance(keys, KeySet):
@@ -211,7 +212,7 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
         header, alg = _header(head_b64, policy)
         key = _key(header, alg, policy, keys)
     else:
-        header, alg = _copy(cached[0]), cached[1]
+        header, alg = cached[0], cached[1]  # read only here; verify_jws hands out a copy
         # The embedded key is a pure function of the header; a kid is looked up in the caller's key set each time.
         key = cached[2] if cached[2] is not None else _key(header, alg, policy, keys)
     if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
@@ -222,4 +223,16 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
     payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
     if cached is None:
         _remember(head_b64, header, alg, key if policy.embedded_jwk else None, policy)
-    return _verified(header, payload, key)
+    return header, cached is not None, payload, key
+
+
+def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
+    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
+    header, shared, payload, key = _verify(token, policy, keys)
+    return _verified(_copy(header) if shared else header, payload, key)
+
+
+def verify_jws_payload(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> tuple[JSONObject, PublicKey]:
+    """``verify_jws`` (every check the same) for callers that never read the header: the payload and the key."""
+    _, _, payload, key = _verify(token, policy, keys)
+    return payload, key
