@@ -43,6 +43,10 @@ _PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=32)
 
 
 _ZERO = b"\x00"
+# DER prefixes when neither R nor S starts with a zero octet (all but about 1 in 128 signatures): each INTEGER is
+# 32 octets, or 33 with a 0x00 before a set high bit. Indexed by (R high bit, S high bit).
+_SEQ_AND_R = {(hr, hs): bytes((0x30, 68 + hr + hs, 0x02, 32 + hr)) + _ZERO * hr for hr in (0, 1) for hs in (0, 1)}
+_S_INT = (b"\x02\x20", b"\x02\x21\x00")
 
 
 def der_signature(signature: bytes) -> bytes:
@@ -51,6 +55,10 @@ def der_signature(signature: bytes) -> bytes:
     Equal to ``encode_dss_signature(r, s)`` (a property test pins it): each INTEGER minimal, with a 0x00 octet
     before a set high bit; both fit a short-form length (at most 70 octets in all).
     """
+    first_r, first_s = signature[0], signature[32]
+    if first_r and first_s:
+        hr, hs = first_r >> 7, first_s >> 7
+        return _SEQ_AND_R[hr, hs] + signature[:32] + _S_INT[hs] + signature[32:]
     r = signature[:32].lstrip(_ZERO) or _ZERO
     s = signature[32:].lstrip(_ZERO) or _ZERO
     if r[0] > 127:

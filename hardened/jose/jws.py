@@ -23,7 +23,7 @@ from typing import Any
 
 from hardened.errors import JoseError
 from hardened.jose.algs import ALGORITHMS, verify_bytes
-from hardened.jose.encoding import b64url_decode, loads_object
+from hardened.jose.encoding import b64url_decode_str, loads_object_bytes
 from hardened.jose.keys import MAX_KID, KeySet, PublicKey, public_key_from_jwk
 from hardened.jose.kinds import media_type
 
@@ -54,6 +54,7 @@ class JWSPolicy:
     _algs: frozenset[str] = field(init=False, repr=False, compare=False)
     _types: frozenset[str] = field(init=False, repr=False, compare=False)
     _headers: dict[str, tuple[dict[str, Any], str, PublicKey | None]] = field(init=False, repr=False, compare=False)
+    _max_payload_b64: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         algs = (self.algorithms,) if isinstance(self.algorithms, str) else tuple(self.algorithms)
@@ -71,6 +72,8 @@ class JWSPolicy:
         object.__setattr__(self, "_algs", frozenset(algs))
         object.__setattr__(self, "_types", frozenset(media_type(t) for t in types))
         object.__setattr__(self, "_headers", {})
+        # The longest unpadded base64url text of at most max_payload octets.
+        object.__setattr__(self, "_max_payload_b64", (self.max_payload * 4 + 2) // 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,7 @@ def _header(head_b64: str, policy: JWSPolicy) -> tuple[dict[str, Any], str]:
     """RFC 7515 §5.2 steps 2-5: the checked header and its alg."""
     if len(head_b64) > (policy.max_header * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"header is larger than {policy.max_header} bytes")
-    header = loads_object(b64url_decode(head_b64, what="header"), what="header", max_bytes=policy.max_header)
+    header = loads_object_bytes(b64url_decode_str(head_b64, "header"), "header", policy.max_header)
     return header, _check_header(header, policy)
 
 
@@ -215,12 +218,12 @@ def _verify(token: Any, policy: JWSPolicy, keys: KeySet | None) -> tuple[JSONObj
         header, alg = cached[0], cached[1]  # read only here; verify_jws hands out a copy
         # The embedded key is a pure function of the header; a kid is looked up in the caller's key set each time.
         key = cached[2] if cached[2] is not None else _key(header, alg, policy, keys)
-    if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
+    if len(payload_b64) > policy._max_payload_b64:
         raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
-    signature = b64url_decode(sig_b64, what="signature")
-    payload_raw = b64url_decode(payload_b64, what="payload")
+    signature = b64url_decode_str(sig_b64, "signature")
+    payload_raw = b64url_decode_str(payload_b64, "payload")
     verify_bytes(alg, key.key, token[: len(head_b64) + 1 + len(payload_b64)].encode("ascii"), signature)
-    payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
+    payload = loads_object_bytes(payload_raw, "payload", policy.max_payload)
     if cached is None:
         _remember(head_b64, header, alg, key if policy.embedded_jwk else None, policy)
     return header, cached is not None, payload, key
