@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hardened.core import htu as htu_module
 from hardened.core.dpop import DPoPPolicy, access_token_hash, build_dpop_proof, verify_dpop_proof
 from hardened.core.htu import normalize_htu
-from hardened.errors import InvalidDPoPProof, InvalidToken
+from hardened.errors import ConfigurationError, InvalidDPoPProof, InvalidToken
 from hardened.jose import SigningKey
 from hardened.testing.dpop import equivalent_uris, request_uris
 
@@ -75,4 +75,15 @@ def test_a_second_proof_with_the_same_header_is_checked_in_full() -> None:
     late = build_dpop_proof(key, htm="POST", htu=uri, iat=NOW - 61, jti="c", access_token=token)
     with pytest.raises(InvalidDPoPProof) as err:
         check(late)
+    assert err.value.detail == "DPOP_IAT_TOO_OLD"
+
+
+@pytest.mark.requirement("HP-DPOP-10")
+def test_a_clock_that_is_not_a_number_fails_closed() -> None:
+    key, uri = SigningKey.generate("EdDSA"), "https://rs.example/mcp"
+    proof = build_dpop_proof(key, htm="GET", htu=uri, iat=NOW, jti="n")
+    with pytest.raises(ConfigurationError):
+        verify_dpop_proof(proof, method="GET", uri=uri, policy=DPoPPolicy(), now=float("nan"))
+    with pytest.raises(InvalidDPoPProof) as err:
+        verify_dpop_proof(proof, method="GET", uri=uri, policy=DPoPPolicy(), now=float("inf"))
     assert err.value.detail == "DPOP_IAT_TOO_OLD"
