@@ -97,8 +97,10 @@ class RegistrationPolicy:
 
 def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
     """An absolute https URI (or loopback http for native apps, RFC 8252 §7.3) without a fragment (RFC 6749 §3.1.2)."""
-    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(c in uri for c in " \t\r\n"):
-        raise InvalidRedirectURI("a redirect URI is not a string of at most 512 characters")
+    # RFC 3986 §2: a URI is printable ASCII; anything else (spaces, controls, raw Unicode) would also break the
+    # Location and Content-Security-Policy headers it ends up in.
+    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(not "\x21" <= c <= "\x7e" for c in uri):
+        raise InvalidRedirectURI("a redirect URI is not a printable ASCII string of at most 512 characters")
     try:
         parts = urlsplit(uri)
         host = parts.hostname

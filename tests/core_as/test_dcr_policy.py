@@ -125,3 +125,13 @@ def test_arbitrary_json_metadata_only_oauth_errors(body, with_statement) -> None
     with contextlib.suppress(OAuthError):
         verify_registration_request(body, statement=FACTS if with_statement else None, policy=POLICY)
 
+
+@pytest.mark.requirement("HP-PAR-07")
+@pytest.mark.parametrize("uri", ["https://ex\u00e4mple.test/cb", "https://a.example/\u4e00", "https://a.example/c\x0bb",
+                                 "https://a.example/c\x7fb", "https://a.example/c\x00b"])
+def test_redirect_uris_are_printable_ascii(uri) -> None:
+    """RFC 3986 §2: non-ASCII or control characters are refused (they broke the consent page's CSP header)."""
+    with pytest.raises(InvalidRedirectURI):
+        verify_registration_request({"redirect_uris": [uri]}, statement=None, policy=POLICY)
+    with pytest.raises(InvalidRedirectURI):
+        _hardened(redirect_uris=(uri,))
