@@ -153,3 +153,27 @@ def test_security_headers_and_no_cors(world: World) -> None:
 
 def test_redirect_keeps_registered_query(world: World) -> None:
     assert REDIRECT.startswith("https://")
+
+
+@pytest.mark.requirement("HP-DCR-07")
+def test_hardened_only_refuses_baseline_clients_registered_before(keys) -> None:
+    """DESIGN §2: switching the baseline tier off switches it off for existing baseline clients too."""
+    world = World(keys, baseline=False)  # public-1 is a baseline client in the store
+    base = {"client_id": "public-1", "response_type": "code", "redirect_uri": "http://127.0.0.1:5555/cb",
+            "code_challenge": "x" * 43, "code_challenge_method": "S256", "resource": "https://mcp.example/mcp",
+            "scope": "tools:read"}
+    r = world.http.get("/authorize", params=base)
+    assert r.status_code == 400 and "location" not in r.headers and "unauthorized_client" in r.text
+    pushed = world.par(auth={"client_id": "public-1"}, dpop=False, client_id="public-1",
+                       redirect_uri="http://127.0.0.1:5555/cb", scope="tools:read")
+    if pushed.status_code == 201:  # PAR itself is the token-endpoint helper's; the front channel must refuse
+        r = world.http.get("/authorize", params={"client_id": "public-1", "request_uri": pushed.json()["request_uri"]})
+        assert r.status_code == 400 and "location" not in r.headers and "unauthorized_client" in r.text
+
+
+@pytest.mark.requirement("HP-DCR-09")
+def test_request_uri_of_a_deleted_client_is_refused(world: World) -> None:
+    uri = _request_uri(world)
+    world.store.delete_client("agent-1")
+    r = world.http.get("/authorize", params={"client_id": "agent-1", "request_uri": uri})
+    assert r.status_code == 400 and "location" not in r.headers

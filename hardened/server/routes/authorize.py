@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from hardened.core.par import VerifiedPARRequest, verify_par_request
 from hardened.errors import InvalidRequest, InvalidRequestURI, OAuthError, UnauthorizedClient
-from hardened.ports.as_stores import Interaction
+from hardened.ports.as_stores import ClientRecord, Interaction
 from hardened.server.context import ASContext, context
 from hardened.server.forms import query_params
 from hardened.server.pages import error_page
@@ -27,6 +27,17 @@ from hardened.web.errors import NO_STORE
 
 router = APIRouter()
 COOKIE_PREFIX = "hardened_ix_"
+
+
+def _allowed_client(ctx: ASContext, client_id: str) -> ClientRecord:
+    """The client still exists, and a baseline client only while the deployment offers the baseline tier (DESIGN
+    §2: "hardened only" switches it off entirely, for clients registered before the switch too)."""
+    record = ctx.store.get_client(client_id)
+    if record is None:
+        raise InvalidRequest("client_id is missing or unknown")
+    if record.metadata.tier == "baseline" and not ctx.config.policy.baseline_enabled:
+        raise UnauthorizedClient("the baseline tier is not offered by this server")
+    return record
 
 
 def _pushed(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest:
@@ -38,14 +49,12 @@ def _pushed(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest:
     pushed = ctx.store.take_request(params["request_uri"], client_id, ctx.now())
     if pushed is None:
         raise InvalidRequestURI("request_uri is unknown, expired, used or not this client's")
+    _allowed_client(ctx, client_id)
     return pushed
 
 
 def _front_channel(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest:
-    client_id = params.get("client_id")
-    record = ctx.store.get_client(client_id) if client_id else None
-    if record is None:
-        raise InvalidRequest("client_id is missing or unknown")
+    record = _allowed_client(ctx, params.get("client_id") or "")
     if record.metadata.tier != "baseline":
         raise UnauthorizedClient("this client must use pushed authorization requests")
     redirect_uri = params.get("redirect_uri")
