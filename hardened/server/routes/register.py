@@ -100,8 +100,11 @@ def _updated(ctx: ASContext, record: ClientRecord,
         raise InvalidSoftwareStatement("a fresh software statement is required to update this client")
     if record.metadata.tier == "baseline" and facts is not None:
         raise InvalidClientMetadata("a public client cannot change tier; register anew")
-    if facts is not None and facts.software_id != record.metadata.software_id:
-        raise InvalidClientMetadata("the software statement is for other software")
+    # the software is named by its authority: another trusted authority's statement for the same software_id
+    # does not speak for this client (RFC 7591 §2.3: the statement's issuer vouches for its values)
+    if facts is not None and (facts.software_id != record.metadata.software_id
+                              or facts.issuer != record.metadata.authority):
+        raise InvalidClientMetadata("the software statement is for other software or from another authority")
     rest = {k: v for k, v in body.items() if k != "client_id"}
     return verify_registration_request(rest, statement=facts, policy=ctx.config.policy), facts
 
