@@ -12,6 +12,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from hardened.core.access_token import token_hash
@@ -64,7 +65,9 @@ async def login(request: Request) -> Response:
     except OAuthError as err:
         return _page_error(err)
     user = ctx.store.get_user(values.get("username", "")[:128])
-    if not verify_password(values.get("password", ""), user.password_hash if user else None) or user is None:
+    # scrypt is deliberately slow: off the event loop, so a burst of sign-ins does not stall every other request
+    valid = await run_in_threadpool(verify_password, values.get("password", ""), user.password_hash if user else None)
+    if not valid or user is None:
         # a few guesses per authorization request, then the whole request is void (the client starts again)
         if ctx.store.count_login_failure(found.interaction_id) >= MAX_LOGIN_FAILURES:
             ctx.store.take_interaction(found.interaction_id, ctx.now())
