@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import hardened.server.routes.interaction as interaction_route
+from hardened.errors import InvalidSoftwareStatement
 from tests.server.world import CSRF, PASSWORD, World
 
 WAIT = 5.0
@@ -59,3 +60,15 @@ def test_password_hashing_does_not_block_other_requests(world: World, monkeypatc
         form = {"interaction": location.split("=", 1)[1], "csrf": csrf, "username": "alice", "password": PASSWORD}
         gate.probe(world, lambda: world.http.post("/login", data=form))
 
+
+@pytest.mark.requirement("HP-DCR-02")
+def test_statement_verification_does_not_block_other_requests(keys) -> None:
+    gate = Gate()
+
+    def slow_verifier(jwt: str, now: float):
+        gate.hold()  # e.g. a status list fetched over HTTP
+        raise InvalidSoftwareStatement("refused")
+
+    world = World(keys, statement_verifier=slow_verifier)
+    with world.http:
+        gate.probe(world, lambda: world.http.post("/register", json={"software_statement": "a.b.c"}))
