@@ -36,6 +36,7 @@ class MemoryASStore:
         self._consents: dict[tuple[str, str], tuple[str, ...]] = {}
         self._users: dict[str, User] = {}
         self._failures: dict[str, int] = {}
+        self._account_failures: dict[str, tuple[int, float]] = {}  # account -> (failures, window end)
 
     # clients
     def _spend_jti(self, jti: str | None, exp: float) -> bool:
@@ -124,6 +125,22 @@ class MemoryASStore:
                 return 0
             self._failures[interaction_id] = self._failures.get(interaction_id, 0) + 1
             return self._failures[interaction_id]
+
+    def record_account_failure(self, account: str, now: float, window: float) -> int:
+        with self._lock:
+            failures, until = self._account_failures.get(account, (0, now))
+            failures, until = (failures + 1, until) if now < until else (1, now + window)
+            self._account_failures[account] = (failures, until)
+            return failures
+
+    def account_failures(self, account: str, now: float) -> int:
+        with self._lock:
+            failures, until = self._account_failures.get(account, (0, now))
+            return failures if now < until else 0
+
+    def clear_account_failures(self, account: str) -> None:
+        with self._lock:
+            self._account_failures.pop(account, None)
 
     # codes
     def put_code(self, code: AuthorizationCode) -> None:

@@ -45,7 +45,9 @@ CREATE INDEX IF NOT EXISTS tokens_client ON tokens (client_id);
 CREATE TABLE IF NOT EXISTS revoked_grants (grant_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS consents (subject TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL,
   PRIMARY KEY (subject, client_id));
-CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, data TEXT NOT NULL)
+CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS account_failures (account TEXT PRIMARY KEY, failures INTEGER NOT NULL,
+  until REAL NOT NULL)
 """
 
 
@@ -175,6 +177,24 @@ class SQLiteASStore:
             row = conn.execute("UPDATE interactions SET failures = failures + 1 WHERE id = ? RETURNING failures",
                                (interaction_id,)).fetchone()
         return 0 if row is None else int(row["failures"])
+
+    def record_account_failure(self, account: str, now: float, window: float) -> int:
+        with self._write() as conn:
+            row = conn.execute(
+                "INSERT INTO account_failures VALUES (?, 1, ?) ON CONFLICT (account) DO UPDATE SET "
+                "failures = CASE WHEN ? < until THEN failures + 1 ELSE 1 END, "
+                "until = CASE WHEN ? < until THEN until ELSE ? END RETURNING failures",
+                (account, now + window, now, now, now + window)).fetchone()
+        return int(row["failures"])
+
+    def account_failures(self, account: str, now: float) -> int:
+        row = self.db.connection().execute("SELECT failures, until FROM account_failures WHERE account = ?",
+                                           (account,)).fetchone()
+        return 0 if row is None or now >= row["until"] else int(row["failures"])
+
+    def clear_account_failures(self, account: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM account_failures WHERE account = ?", (account,))
 
     # codes
     def put_code(self, code: AuthorizationCode) -> None:

@@ -160,3 +160,15 @@ def test_any_token_record_round_trips_sqlite(tmp_path) -> None:
         assert s.get_token(record.token_hash) == record
 
     check()
+
+
+@pytest.mark.requirement("HP-AS-07")
+def test_account_failures_count_within_a_window(store) -> None:
+    assert store.account_failures("acct", 0.0) == 0
+    assert [store.record_account_failure("acct", t, 100.0) for t in (0.0, 10.0, 99.0)] == [1, 2, 3]
+    assert store.account_failures("acct", 99.0) == 3 and store.account_failures("other", 99.0) == 0
+    assert store.account_failures("acct", 100.0) == 0  # the window has passed
+    assert store.record_account_failure("acct", 100.0, 100.0) == 1  # a new window
+    assert store.account_failures("acct", 150.0) == 1
+    store.clear_account_failures("acct")
+    assert store.account_failures("acct", 150.0) == 0

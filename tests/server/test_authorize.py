@@ -177,3 +177,40 @@ def test_request_uri_of_a_deleted_client_is_refused(world: World) -> None:
     world.store.delete_client("agent-1")
     r = world.http.get("/authorize", params={"client_id": "agent-1", "request_uri": uri})
     assert r.status_code == 400 and "location" not in r.headers
+
+
+@pytest.mark.requirement("HP-AS-07")
+@pytest.mark.parametrize("username", ["alice", "nobody-by-this-name"])
+def test_failed_sign_ins_are_limited_per_account_across_requests(world: World, username: str) -> None:
+    """NIST SP 800-63B §5.2.2: new authorization requests do not buy an attacker more guesses; unknown
+    usernames are limited alike (no enumeration); the limit lifts when its window has passed."""
+    from hardened.server.routes.interaction import ACCOUNT_WINDOW, MAX_ACCOUNT_FAILURES
+
+    for _ in range(MAX_ACCOUNT_FAILURES // 4):
+        interaction, csrf = _to_login(world)
+        form = {"interaction": interaction, "csrf": csrf, "username": username, "password": "guess"}
+        assert [world.http.post("/login", data=form).status_code for _ in range(4)] == [401] * 4
+    interaction, csrf = _to_login(world)
+    form = {"interaction": interaction, "csrf": csrf, "username": username}
+    r = world.http.post("/login", data={**form, "password": PASSWORD})
+    assert r.status_code == 429 and "too many" in r.text  # even the right password, while limited
+    world.clock.advance(ACCOUNT_WINDOW)
+    interaction, csrf = _to_login(world)
+    r = world.http.post("/login", data={"interaction": interaction, "csrf": csrf, "username": "alice",
+                                        "password": PASSWORD})
+    assert r.status_code == 303
+
+
+@pytest.mark.requirement("HP-AS-07")
+def test_a_successful_sign_in_clears_the_account_count(world: World) -> None:
+    from hardened.server.routes.interaction import MAX_ACCOUNT_FAILURES
+
+    for _ in range(2):
+        for _ in range(MAX_ACCOUNT_FAILURES // 4 - 1):
+            interaction, csrf = _to_login(world)
+            form = {"interaction": interaction, "csrf": csrf, "username": "alice", "password": "guess"}
+            assert [world.http.post("/login", data=form).status_code for _ in range(4)] == [401] * 4
+        interaction, csrf = _to_login(world)
+        r = world.http.post("/login", data={"interaction": interaction, "csrf": csrf, "username": "alice",
+                                            "password": PASSWORD})
+        assert r.status_code == 303

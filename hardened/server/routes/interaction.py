@@ -28,6 +28,10 @@ from hardened.web.errors import NO_STORE
 
 router = APIRouter()
 MAX_LOGIN_FAILURES = 5
+#: NIST SP 800-63B §5.2.2: failed sign-ins per account are limited (at most 100); across interactions, a window
+#: of 15 minutes starting at the first failure. Unknown usernames count alike, so nothing tells who exists.
+MAX_ACCOUNT_FAILURES = 20
+ACCOUNT_WINDOW = 900.0
 
 
 def _interaction(ctx: ASContext, request: Request, values: dict[str, str], *, form: bool) -> Interaction:
@@ -64,15 +68,21 @@ async def login(request: Request) -> Response:
         found = _interaction(ctx, request, values, form=True)
     except OAuthError as err:
         return _page_error(err)
-    user = ctx.store.get_user(values.get("username", "")[:128])
+    username = values.get("username", "")[:128]
+    account = token_hash("login\x00" + username)
+    if ctx.store.account_failures(account, ctx.now()) >= MAX_ACCOUNT_FAILURES:
+        return error_page("access_denied", "too many failed sign-in attempts for this account; try later", 429)
+    user = ctx.store.get_user(username)
     # scrypt is deliberately slow: off the event loop, so a burst of sign-ins does not stall every other request
     valid = await run_in_threadpool(verify_password, values.get("password", ""), user.password_hash if user else None)
     if not valid or user is None:
+        ctx.store.record_account_failure(account, ctx.now(), ACCOUNT_WINDOW)
         # a few guesses per authorization request, then the whole request is void (the client starts again)
         if ctx.store.count_login_failure(found.interaction_id) >= MAX_LOGIN_FAILURES:
             ctx.store.take_interaction(found.interaction_id, ctx.now())
             return error_page("access_denied", "too many failed sign-in attempts; start again", 403)
         return login_page(found.interaction_id, found.csrf, failed=True)
+    ctx.store.clear_account_failures(account)
     ctx.store.set_interaction_subject(found.interaction_id, user.subject, user.claims())
     return RedirectResponse(f"/consent?interaction={found.interaction_id}", status_code=303, headers=dict(NO_STORE))
 
