@@ -214,3 +214,23 @@ def test_a_successful_sign_in_clears_the_account_count(world: World) -> None:
         r = world.http.post("/login", data={"interaction": interaction, "csrf": csrf, "username": "alice",
                                             "password": PASSWORD})
         assert r.status_code == 303
+
+
+@pytest.mark.requirement("HP-AS-08")
+def test_https_interaction_cookie_is_a_host_cookie(keys) -> None:
+    """RFC 6265bis §4.1.3.2: ``__Host-`` (Secure, Path=/, no Domain) so no sibling subdomain can plant it."""
+    from starlette.testclient import TestClient
+
+    world = World(keys, issuer="https://as.example")
+    http = TestClient(world.app, base_url="https://as.example", follow_redirects=False)
+    params = {"client_id": "public-1", "response_type": "code", "redirect_uri": "http://127.0.0.1:5555/cb",
+              "code_challenge": "x" * 43, "code_challenge_method": "S256", "resource": "https://mcp.example/mcp",
+              "scope": "tools:read"}
+    r = http.get("/authorize", params=params)
+    cookie = r.headers["set-cookie"]
+    assert r.status_code == 303 and cookie.startswith("__Host-hardened_ix_")
+    assert "secure" in cookie.lower() and "path=/" in cookie.lower() and "domain" not in cookie.lower()
+    assert http.get(r.headers["location"]).status_code == 200  # the login page finds the browser binding
+    planted = TestClient(world.app, base_url="https://as.example", follow_redirects=False)
+    planted.cookies.set(cookie.split("=", 1)[0][len("__Host-"):], cookie.split("=", 1)[1].split(";")[0])
+    assert planted.get(r.headers["location"]).status_code == 403  # a cookie without the prefix is not it

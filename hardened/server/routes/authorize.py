@@ -29,6 +29,12 @@ router = APIRouter()
 COOKIE_PREFIX = "hardened_ix_"
 
 
+def cookie_name(ctx: ASContext, interaction_id: str) -> str:
+    """The browser-binding cookie of one interaction; over https a ``__Host-`` cookie (RFC 6265bis §4.1.3.2:
+    Secure, Path=/, no Domain), so a sibling subdomain cannot plant or overwrite it (RFC 9700 §4.7)."""
+    return ("__Host-" if ctx.config.secure_cookies else "") + COOKIE_PREFIX + interaction_id[:16]
+
+
 def _allowed_client(ctx: ASContext, client_id: str) -> ClientRecord:
     """The client still exists, and a baseline client only while the deployment offers the baseline tier (DESIGN
     §2: "hardened only" switches it off entirely, for clients registered before the switch too)."""
@@ -74,7 +80,7 @@ def _start_interaction(ctx: ASContext, verified: VerifiedPARRequest) -> Response
         interaction_id=interaction_id, request=verified, browser_hash=hashlib.sha256(browser.encode()).hexdigest(),
         csrf=secrets.token_urlsafe(32), expires_at=ctx.now() + ctx.config.interaction_lifetime))
     response = RedirectResponse(f"/login?interaction={interaction_id}", status_code=303, headers=dict(NO_STORE))
-    response.set_cookie(COOKIE_PREFIX + interaction_id[:16], browser, max_age=int(ctx.config.interaction_lifetime),
+    response.set_cookie(cookie_name(ctx, interaction_id), browser, max_age=int(ctx.config.interaction_lifetime),
                         path="/", secure=ctx.config.secure_cookies, httponly=True, samesite="lax")
     return response
 

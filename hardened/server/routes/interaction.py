@@ -23,7 +23,7 @@ from hardened.server.forms import query_params, read_form
 from hardened.server.pages import consent_page, error_page, login_page
 from hardened.server.passwords import verify_password
 from hardened.server.responses import RedirectableError, authorization_redirect, error_redirect, origin_of
-from hardened.server.routes.authorize import COOKIE_PREFIX
+from hardened.server.routes.authorize import cookie_name
 from hardened.web.errors import NO_STORE
 
 router = APIRouter()
@@ -38,7 +38,7 @@ def _interaction(ctx: ASContext, request: Request, values: dict[str, str], *, fo
     found = ctx.store.get_interaction(values.get("interaction", "")[:64], ctx.now())
     if found is None:
         raise InvalidRequest("the sign-in has expired or is unknown; start again")
-    cookie = request.cookies.get(COOKIE_PREFIX + found.interaction_id[:16], "")
+    cookie = request.cookies.get(cookie_name(ctx, found.interaction_id), "")
     browser_ok = hmac.compare_digest(hashlib.sha256(cookie.encode()).hexdigest(), found.browser_hash)
     csrf_ok = not form or hmac.compare_digest(values.get("csrf", "").encode(), found.csrf.encode())
     if not (browser_ok and csrf_ok):
