@@ -72,3 +72,19 @@ def test_statement_verification_does_not_block_other_requests(keys) -> None:
     world = World(keys, statement_verifier=slow_verifier)
     with world.http:
         gate.probe(world, lambda: world.http.post("/register", json={"software_statement": "a.b.c"}))
+
+
+@pytest.mark.requirement("HP-AS-15")
+def test_revocation_does_not_block_other_requests(world: World, monkeypatch) -> None:
+    import hardened.server.routes.revoke as revoke_route
+
+    gate = Gate()
+    real = revoke_route.authenticate_client
+
+    def slow_authenticate(*args: Any, **kwargs: Any):
+        gate.hold()  # e.g. a contended SQLite write of the assertion jti
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(revoke_route, "authenticate_client", slow_authenticate)
+    with world.http:
+        gate.probe(world, lambda: world.http.post("/revoke", data={"token": "t" * 43, **world.auth()}))
