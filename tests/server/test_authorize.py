@@ -153,6 +153,18 @@ def test_security_headers_and_no_cors(world: World) -> None:
 
 def test_redirect_keeps_registered_query(world: World) -> None:
     assert REDIRECT.startswith("https://")
+    created = world.http.post("/register", json={"redirect_uris": ["http://127.0.0.1:5555/cb?tenant=a"],
+                                                 "scope": "tools:read"}).json()
+    r = world.http.get("/authorize", params={"client_id": created["client_id"], "response_type": "code",
+                                             "redirect_uri": "http://127.0.0.1:5555/cb?tenant=a", "state": "s1"})
+    assert r.status_code == 303 and r.headers["location"].startswith("http://127.0.0.1:5555/cb?tenant=a&")
+    assert _query(r)["iss"] == [ISSUER] and _query(r)["state"] == ["s1"] and _query(r)["tenant"] == ["a"]
+
+
+@pytest.mark.requirement("HP-AS-09")
+def test_strict_transport_security_on_every_response(world: World) -> None:
+    for r in (world.http.get("/authorize"), world.http.get("/jwks"), world.http.post("/token", data={})):
+        assert r.headers["strict-transport-security"].startswith("max-age=")
 
 
 @pytest.mark.requirement("HP-DCR-07")
