@@ -9,6 +9,7 @@ from typing import Any
 
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
+    CODE_RETENTION,
     AuthorizationCode,
     ClientRecord,
     CodeRedemption,
@@ -190,6 +191,24 @@ class MemoryASStore:
             for key in hits:
                 self._tokens[key] = replace(self._tokens[key], revoked=True)
             return len(hits)
+
+    def purge_expired(self, now: float) -> int:
+        with self._lock:
+            tables: list[tuple[dict[str, Any], Any]] = [
+                (self._requests, lambda r: r.expires_at <= now),
+                (self._interactions, lambda i: i.expires_at <= now),
+                (self._codes, lambda c: c[0].expires_at + CODE_RETENTION <= now),
+                (self._tokens, lambda t: t.expires_at <= now),
+                (self._statement_jtis, lambda exp: exp + CODE_RETENTION <= now),
+                (self._account_failures, lambda f: f[1] <= now),
+            ]
+            gone = 0
+            for table, expired in tables:
+                for key in [k for k, v in table.items() if expired(v)]:
+                    del table[key]
+                    self._failures.pop(key, None)
+                    gone += 1
+            return gone
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None:

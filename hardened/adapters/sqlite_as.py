@@ -17,6 +17,7 @@ from hardened.adapters.write_lock import WriteLock
 from hardened.core.dcr_policy import ClientMetadata
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
+    CODE_RETENTION,
     AuthorizationCode,
     ClientRecord,
     CodeRedemption,
@@ -47,7 +48,10 @@ CREATE TABLE IF NOT EXISTS consents (subject TEXT NOT NULL, client_id TEXT NOT N
   PRIMARY KEY (subject, client_id));
 CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS account_failures (account TEXT PRIMARY KEY, failures INTEGER NOT NULL,
-  until REAL NOT NULL)
+  until REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_expiry ON requests (expires_at);
+CREATE INDEX IF NOT EXISTS interactions_expiry ON interactions (expires_at);
+CREATE INDEX IF NOT EXISTS codes_expiry ON codes (expires_at)
 """
 
 
@@ -249,6 +253,18 @@ class SQLiteASStore:
             conn.execute("INSERT OR IGNORE INTO revoked_grants VALUES (?)", (grant_id,))
             return conn.execute("UPDATE tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0",
                                 (grant_id,)).rowcount
+
+    def purge_expired(self, now: float) -> int:
+        """Token expiry lives in the JSON record, so tokens are read in one pass (``json_extract``)."""
+        with self._write() as conn:
+            return sum(conn.execute(sql, args).rowcount for sql, args in (
+                ("DELETE FROM requests WHERE expires_at <= ?", (now,)),
+                ("DELETE FROM interactions WHERE expires_at <= ?", (now,)),
+                ("DELETE FROM codes WHERE expires_at <= ?", (now - CODE_RETENTION,)),
+                ("DELETE FROM tokens WHERE json_extract(data, '$.expires_at') <= ?", (now,)),
+                ("DELETE FROM statement_jtis WHERE exp <= ?", (now - CODE_RETENTION,)),
+                ("DELETE FROM account_failures WHERE until <= ?", (now,)),
+            ))
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None:

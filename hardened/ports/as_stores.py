@@ -16,6 +16,7 @@ from hardened.core.dcr_policy import ClientMetadata
 from hardened.core.par import VerifiedPARRequest
 
 __all__ = [
+    "CODE_RETENTION",
     "ASStore",
     "AuthorizationCode",
     "ClientRecord",
@@ -25,6 +26,10 @@ __all__ = [
     "TokenRecord",
     "User",
 ]
+
+
+#: how long a spent or expired code is remembered for reuse detection (seconds past its expiry)
+CODE_RETENTION = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +136,11 @@ class ASStore(Protocol):
     def get_token(self, token_hash: str) -> TokenRecord | None: ...
     def revoke_token(self, token_hash: str) -> bool: ...
     def revoke_grant(self, grant_id: str) -> int: ...
+
+    # housekeeping: expired requests, interactions, sign-in counts and tokens go; codes and statement uses are kept
+    # a day past expiry, so a late code reuse still revokes what it issued (RFC 6749 §4.1.2) and a statement
+    # accepted within clock skew of its exp is still spent
+    def purge_expired(self, now: float) -> int: ...
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None: ...

@@ -246,3 +246,11 @@ def test_https_interaction_cookie_is_a_host_cookie(keys) -> None:
     planted = TestClient(world.app, base_url="https://as.example", follow_redirects=False)
     planted.cookies.set(cookie.split("=", 1)[0][len("__Host-"):], cookie.split("=", 1)[1].split(";")[0])
     assert planted.get(r.headers["location"]).status_code == 403  # a cookie without the prefix is not it
+
+
+@pytest.mark.requirement("HP-AS-11")
+def test_expired_records_are_purged_as_new_sign_ins_start(world: World) -> None:
+    stale = [_request_uri(world) for _ in range(3)]
+    world.clock.advance(world.config.par.expires_in)
+    _to_login(world)
+    assert all(world.store.take_request(uri, "agent-1", 0.0) is None for uri in stale)  # gone, not just expired

@@ -75,6 +75,8 @@ def _front_channel(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest
 
 
 def _start_interaction(ctx: ASContext, verified: VerifiedPARRequest) -> Response:
+    # housekeeping at a human pace: unauthenticated callers (baseline PAR, front channel) must not fill the store
+    ctx.store.purge_expired(ctx.now())
     interaction_id, browser = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     ctx.store.put_interaction(Interaction(
         interaction_id=interaction_id, request=verified, browser_hash=hashlib.sha256(browser.encode()).hexdigest(),
