@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import hardened.server.routes.interaction as interaction_route
+import hardened.server.passwords as passwords
 from hardened.errors import InvalidSoftwareStatement
 from tests.server.world import CSRF, PASSWORD, World
 
@@ -45,13 +45,13 @@ class Gate:
 @pytest.mark.requirement("HP-AS-07")
 def test_password_hashing_does_not_block_other_requests(world: World, monkeypatch) -> None:
     gate = Gate()
-    real = interaction_route.verify_password
+    real = passwords.verify_password
 
     def slow_verify(password: str, stored: str | None) -> bool:
         gate.hold()
         return real(password, stored)
 
-    monkeypatch.setattr(interaction_route, "verify_password", slow_verify)
+    monkeypatch.setattr(passwords, "verify_password", slow_verify)
     with world.http:
         r = world.http.get("/authorize", params={"client_id": "agent-1",
                                                  "request_uri": world.par().json()["request_uri"]})
@@ -88,3 +88,31 @@ def test_revocation_does_not_block_other_requests(world: World, monkeypatch) -> 
     monkeypatch.setattr(revoke_route, "authenticate_client", slow_authenticate)
     with world.http:
         gate.probe(world, lambda: world.http.post("/revoke", data={"token": "t" * 43, **world.auth()}))
+
+
+@pytest.mark.requirement("HP-AS-07")
+def test_password_checks_wait_for_a_free_slot() -> None:
+    """At most MAX_CONCURRENT_HASHES scrypt checks at a time: with every slot taken, a check waits its turn."""
+    import anyio
+
+    stored = passwords.hash_password("pw")
+
+    async def main() -> list[bool]:
+        limiter = passwords.password_limiter()
+        assert limiter.total_tokens == passwords.MAX_CONCURRENT_HASHES
+        holders = [object() for _ in range(passwords.MAX_CONCURRENT_HASHES)]
+        for holder in holders:
+            await limiter.acquire_on_behalf_of(holder)
+        results: list[bool] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: _append(results, passwords.check_password("pw", stored)))
+            await anyio.wait_all_tasks_blocked()
+            assert limiter.statistics().tasks_waiting == 1 and results == []
+            for holder in holders:
+                limiter.release_on_behalf_of(holder)
+        return results
+
+    async def _append(results: list[bool], check) -> None:
+        results.append(await check)
+
+    assert anyio.run(main) == [True]

@@ -12,7 +12,6 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from hardened.core.access_token import token_hash
@@ -21,7 +20,7 @@ from hardened.ports.as_stores import AuthorizationCode, Interaction
 from hardened.server.context import ASContext, context
 from hardened.server.forms import query_params, read_form
 from hardened.server.pages import consent_page, error_page, login_page
-from hardened.server.passwords import verify_password
+from hardened.server.passwords import check_password
 from hardened.server.responses import RedirectableError, authorization_redirect, error_redirect, origin_of
 from hardened.server.routes.authorize import cookie_name
 from hardened.web.errors import NO_STORE
@@ -74,7 +73,7 @@ async def login(request: Request) -> Response:
         return error_page("access_denied", "too many failed sign-in attempts for this account; try later", 429)
     user = ctx.store.get_user(username)
     # scrypt is deliberately slow: off the event loop, so a burst of sign-ins does not stall every other request
-    valid = await run_in_threadpool(verify_password, values.get("password", ""), user.password_hash if user else None)
+    valid = await check_password(values.get("password", ""), user.password_hash if user else None)
     if not valid or user is None:
         ctx.store.record_account_failure(account, ctx.now(), ACCOUNT_WINDOW)
         # a few guesses per authorization request, then the whole request is void (the client starts again)
