@@ -254,3 +254,13 @@ def test_expired_records_are_purged_as_new_sign_ins_start(world: World) -> None:
     world.clock.advance(world.config.par.expires_in)
     _to_login(world)
     assert all(world.store.take_request(uri, "agent-1", 0.0) is None for uri in stale)  # gone, not just expired
+
+
+@pytest.mark.requirement("HP-AS-10")
+def test_consent_page_shows_where_the_answer_returns(world: World) -> None:
+    """RFC 6749 §10.2: the user sees where the code will go (an unverified client's name proves nothing)."""
+    interaction, csrf = _to_login(world)
+    world.http.post("/login", data={"interaction": interaction, "csrf": csrf, "username": "alice",
+                                    "password": PASSWORD})
+    page = world.http.get(f"/consent?interaction={interaction}")
+    assert "<dt>Returns to</dt><dd>https://agent.example</dd>" in page.text
