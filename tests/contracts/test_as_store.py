@@ -194,3 +194,14 @@ def test_purge_expired_keeps_what_is_live_and_codes_for_reuse_detection(store) -
     store.purge_expired(_code("k9", "g9").expires_at + CODE_RETENTION + 100.0)
     assert store.get_code("k9") is None
     assert store.add_client(_client("c3"), statement_jti="iss\x00j1", statement_exp=100.0)
+
+
+def test_sqlite_purge_uses_expiry_indexes(tmp_path) -> None:
+    """A purge runs at every sign-in under the write lock: it must never scan every token or code."""
+    store = SQLiteASStore(tmp_path / "as.db")
+    conn = store.db.connection()
+    for table, column in (("requests", "expires_at"), ("interactions", "expires_at"), ("codes", "expires_at"),
+                          ("tokens", "json_extract(data, '$.expires_at')")):
+        plan = " ".join(str(row[-1]) for row in conn.execute(
+            f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE {column} <= ?", (1.0,)))
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (table, plan)
