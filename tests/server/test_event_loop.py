@@ -116,3 +116,18 @@ def test_password_checks_wait_for_a_free_slot() -> None:
         results.append(await check)
 
     assert anyio.run(main) == [True]
+
+
+@pytest.mark.requirement("HP-AS-11")
+def test_authorization_requests_do_not_block_other_requests(world: World, monkeypatch) -> None:
+    gate = Gate()
+    real = world.store.purge_expired
+
+    def slow_purge(now: float) -> int:
+        gate.hold()  # e.g. a contended SQLite write lock
+        return real(now)
+
+    monkeypatch.setattr(world.store, "purge_expired", slow_purge)
+    uri = world.par().json()["request_uri"]
+    with world.http:
+        gate.probe(world, lambda: world.http.get("/authorize", params={"client_id": "agent-1", "request_uri": uri}))

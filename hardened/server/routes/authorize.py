@@ -14,6 +14,7 @@ import hashlib
 import secrets
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from hardened.core.par import VerifiedPARRequest, verify_par_request
@@ -89,7 +90,11 @@ def _start_interaction(ctx: ASContext, verified: VerifiedPARRequest) -> Response
 
 @router.get("/authorize")
 async def authorize(request: Request) -> Response:
-    ctx = context(request)
+    """The request URI is spent, the interaction stored, expired records purged: SQLite writes, off the loop."""
+    return await run_in_threadpool(_authorize, context(request), request)
+
+
+def _authorize(ctx: ASContext, request: Request) -> Response:
     try:
         params = query_params(request)
         verified = _pushed(ctx, params) if "request_uri" in params else _front_channel(ctx, params)
