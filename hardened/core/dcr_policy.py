@@ -97,8 +97,10 @@ class RegistrationPolicy:
 
 def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
     """An absolute https URI (or loopback http for native apps, RFC 8252 §7.3) without a fragment (RFC 6749 §3.1.2)."""
-    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(c in uri for c in " \t\r\n"):
-        raise InvalidRedirectURI("a redirect URI is not a string of at most 512 characters")
+    # RFC 3986 §2: a URI is printable ASCII; anything else (spaces, controls, raw Unicode) would also break the
+    # Location and Content-Security-Policy headers it ends up in.
+    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(not "\x21" <= c <= "\x7e" for c in uri):
+        raise InvalidRedirectURI("a redirect URI is not a printable ASCII string of at most 512 characters")
     try:
         parts = urlsplit(uri)
         host = parts.hostname
@@ -111,9 +113,13 @@ def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
     raise InvalidRedirectURI("a redirect URI must use https (http only on loopback for public clients)")
 
 
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _contradicts(name: str, requested: Any, stated: Any) -> bool:
     if name in ("redirect_uris", "grant_types"):
-        return not isinstance(requested, list) or set(requested) != set(stated)
+        return not _string_list(requested) or set(requested) != set(stated)
     if name == "scope":
         try:
             return set(parse_scope(requested)) != set(stated)
@@ -200,7 +206,7 @@ def _baseline(body: Mapping[str, Any], policy: RegistrationPolicy) -> ClientMeta
         raise InvalidClientMetadata("scope is malformed") from None
     _check_registered_scopes(tuple(scopes), "baseline", policy)
     grants = body.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
+    if not _string_list(grants) or not set(grants) <= {"authorization_code", "refresh_token"}:
         raise InvalidClientMetadata("grant_types may only be authorization_code and refresh_token")
     if "refresh_token" in grants and not policy.refresh_tokens:
         grants = [g for g in grants if g != "refresh_token"]

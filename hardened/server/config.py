@@ -26,6 +26,14 @@ __all__ = ["ResourceServer", "ServerConfig", "ServerStores", "StatementVerifier"
 StatementVerifier = Callable[[str, float], StatementFacts]
 
 
+#: upper bounds (seconds): access tokens short-lived (DESIGN §1: minutes; RFC 9700 §2.2.1), refresh tokens bounded,
+#: a sign-in of at most an hour, client assertions within their own 5-minute lifetime bound (RFC 7523 §3 item 4)
+LIFETIME_BOUNDS = {
+    "access_token_lifetime": 3600.0, "exchanged_token_lifetime": 3600.0, "refresh_token_lifetime": 30 * 86400.0,
+    "interaction_lifetime": 3600.0, "assertion_max_age": 300.0,
+}
+
+
 @dataclass(frozen=True)
 class ResourceServer:
     """A resource server (an MCP server): its RFC 8707 identifier, its client credentials, its upstreams."""
@@ -75,6 +83,9 @@ class ServerConfig:
             raise ConfigurationError("at least one signing key is required")
         if not 0 < self.code_lifetime <= 60:
             raise ConfigurationError("authorization codes live at most 60 seconds (FAPI 2.0 SP)")
+        for name, bound in LIFETIME_BOUNDS.items():
+            if not 0 < getattr(self, name) <= bound:  # NaN and infinity fail too
+                raise ConfigurationError(f"{name} must be more than 0 and at most {bound:g} seconds")
         ids = [rs.client_id for rs in self.resource_servers]
         if len(set(ids)) != len(ids) or len({rs.audience for rs in self.resource_servers}) != len(ids):
             raise ConfigurationError("resource server client ids and audiences must be unique")
