@@ -35,6 +35,8 @@ __all__ = [
     "certificate_thumbprint",
     "check_certificate_binding",
     "check_self_signed_tls_client_auth",
+    "check_certificate_validity",
+    "check_self_signed_registration",
     "check_tls_client_auth",
     "der_thumbprint",
     "tls_client_auth_subject",
@@ -206,3 +208,28 @@ def check_self_signed_tls_client_auth(jwks: Any, cert: x509.Certificate | None) 
             found = True
     if not found:
         raise InvalidClient("client certificate is not registered for this client")
+
+
+def check_self_signed_registration(jwks: Any) -> None:
+    """RFC 8705 §2.2: a ``self_signed_tls_client_auth`` client registers its certificate(s) as ``x5c`` in its
+    JWKS; at least one key must carry a parseable certificate (``InvalidClientMetadata``)."""
+    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(keys, list) or len(keys) > _MAX_JWKS_KEYS:
+        raise InvalidClientMetadata("self_signed_tls_client_auth needs a jwks")
+    for jwk in keys:
+        der = _x5c_leaf(jwk)
+        if der is None:
+            continue
+        try:
+            x509.load_der_x509_certificate(der)
+        except ValueError:
+            raise InvalidClientMetadata("a jwks x5c certificate is malformed") from None
+        return
+    raise InvalidClientMetadata("self_signed_tls_client_auth needs a jwks key with an x5c certificate")
+
+
+def check_certificate_validity(cert: x509.Certificate, now: float) -> None:
+    """RFC 5280 §4.1.2.5: ``notBefore`` <= now <= ``notAfter`` (for self-signed certificates, which no chain
+    validation checks); ``InvalidClient`` otherwise."""
+    if not cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp():
+        raise InvalidClient("client certificate is expired or not yet valid")

@@ -23,7 +23,7 @@ async def revoke(request: Request) -> Response:
     """RFC 7009 §2.2: 200 whether or not the token was known; never reveal another client's tokens."""
     ctx = context(request)
     form = await read_form(request)
-    client = authenticate_client(ctx, form)
+    client = authenticate_client(ctx, form, request=request)
     presented = form.get("token")
     if presented is None:
         raise InvalidRequest("token is required")
