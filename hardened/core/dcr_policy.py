@@ -173,7 +173,7 @@ def _check_auth_method(body: Mapping[str, Any], facts: StatementFacts, policy: R
     """FAPI 2.0 SP §5.3.2.1 methods; RFC 8705 §2 methods and §3 binding only where the AS takes certificates.
     The ``tls_client_auth_*`` subject comes from the statement; a request value that differs contradicts it."""
     method = facts.token_endpoint_auth_method
-    if method != "private_key_jwt" and not (policy.mtls and method in MTLS_AUTH_METHODS):  # noqa: S105
+    if method != "private_key_jwt" and not (policy.mtls and method in MTLS_AUTH_METHODS):
         methods = "private_key_jwt" + (", tls_client_auth or self_signed_tls_client_auth" if policy.mtls else "")
         raise InvalidClientMetadata(f"token_endpoint_auth_method must be {methods}")
     if facts.sender_constraint != "dpop" and not (policy.mtls and facts.sender_constraint == "mtls"):
@@ -183,11 +183,11 @@ def _check_auth_method(body: Mapping[str, Any], facts: StatementFacts, policy: R
     for name in SUBJECT_PARAMETERS:
         if name in body and body[name] != stated.get(name):
             raise InvalidClientMetadata(f"{name} contradicts the software statement")
-    if (method == "tls_client_auth") != bool(stated):  # noqa: S105 - an auth method name
+    if (method == "tls_client_auth") != bool(stated):
         raise InvalidClientMetadata("a tls_client_auth_* subject is required with tls_client_auth, and only with it")
-    if method == "tls_client_auth":  # noqa: S105 - an auth method name
+    if method == "tls_client_auth":
         tls_client_auth_subject(stated)
-    elif method == "self_signed_tls_client_auth":  # noqa: S105 - an auth method name
+    elif method == "self_signed_tls_client_auth":
         check_self_signed_registration(facts.jwks)
 
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hardened.core.distinguished_name import DNSyntaxError, dn_of_name, parse_dn
-from hardened.errors import InvalidClient, InvalidClientMetadata, InvalidToken
+from hardened.errors import InvalidClient, InvalidClientMetadata, InvalidToken, JoseError
+from hardened.jose import public_key_from_jwk
 from hardened.jose.encoding import b64url_encode
 
 __all__ = [
@@ -34,9 +35,9 @@ __all__ = [
     "TLSClientAuthSubject",
     "certificate_thumbprint",
     "check_certificate_binding",
-    "check_self_signed_tls_client_auth",
     "check_certificate_validity",
     "check_self_signed_registration",
+    "check_self_signed_tls_client_auth",
     "check_tls_client_auth",
     "der_thumbprint",
     "tls_client_auth_subject",
@@ -54,6 +55,7 @@ SUBJECT_PARAMETERS: dict[str, SubjectKind] = {
 _MAX_VALUE = 2048
 _MAX_X5C_DER = 16384
 _MAX_JWKS_KEYS = 32
+_SPKI = PublicFormat.SubjectPublicKeyInfo
 
 
 def der_thumbprint(der: bytes) -> str:
@@ -221,9 +223,13 @@ def check_self_signed_registration(jwks: Any) -> None:
         if der is None:
             continue
         try:
-            x509.load_der_x509_certificate(der)
-        except ValueError:
-            raise InvalidClientMetadata("a jwks x5c certificate is malformed") from None
+            cert_key = x509.load_der_x509_certificate(der).public_key().public_bytes(Encoding.DER, _SPKI)
+            jwk_key = public_key_from_jwk({k: v for k, v in jwk.items() if k != "x5c"}).key
+        except (ValueError, JoseError):
+            raise InvalidClientMetadata("a jwks x5c certificate is malformed or its key unusable") from None
+        # RFC 7517 §4.7: the key in the first certificate MUST match the JWK's public key
+        if not hmac.compare_digest(cert_key, jwk_key.public_bytes(Encoding.DER, _SPKI)):
+            raise InvalidClientMetadata("a jwks x5c certificate holds another key than its JWK")
         return
     raise InvalidClientMetadata("self_signed_tls_client_auth needs a jwks key with an x5c certificate")
 

@@ -43,7 +43,7 @@ class AuthenticatedClient:
     resource_server: ResourceServer | None = None
     #: the client certificate of this request (RFC 8705), whatever the method; binding uses it
     certificate: PresentedCertificate | None = None
-    auth_method: str = "private_key_jwt"  # noqa: S105 - an auth method name
+    auth_method: str = "private_key_jwt"
     rs_sender_constraint: str = "dpop"
 
     @property
@@ -109,7 +109,7 @@ def _tls(ctx: ASContext, client: AuthenticatedClient) -> AuthenticatedClient:
     presented = client.certificate
     cert = presented.certificate if presented is not None else None
     now = ctx.now()
-    if client.auth_method == "self_signed_tls_client_auth":  # noqa: S105 - an auth method name
+    if client.auth_method == "self_signed_tls_client_auth":
         check_self_signed_tls_client_auth(_jwks(client), cert)
         check_certificate_validity(cert, now)  # type: ignore[arg-type] - None was refused just above
         return client
@@ -129,7 +129,7 @@ def _assertion(ctx: ASContext, form: Mapping[str, str], certificate: PresentedCe
     if client_id is None:
         raise InvalidClient("client assertion names no client")
     client = _registered(ctx, client_id, certificate)
-    if client.auth_method != "private_key_jwt":  # noqa: S105 - an auth method name
+    if client.auth_method != "private_key_jwt":
         raise InvalidClient("client authentication failed", detail="client is not private_key_jwt")
     keys = _keys(client)
     now = ctx.now()

@@ -144,7 +144,8 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
     if rotate and not ctx.store.revoke_token(record.token_hash):
         raise InvalidGrant("the refresh token is not valid")
     records, body = _mint(ctx, client, subject=record.subject, scopes=tuple(requested), audience=record.audience,
-                          cnf=Confirmation(jkt=record.jkt, x5t=record.x5t), grant_id=record.grant_id, claims=record.claims, refresh=rotate,
+                          cnf=Confirmation(jkt=record.jkt, x5t=record.x5t), grant_id=record.grant_id,
+                          claims=record.claims, refresh=rotate,
                           instance_jkt=record.instance_jkt)
     if not ctx.store.put_tokens(records):
         raise InvalidGrant("the grant has been revoked")

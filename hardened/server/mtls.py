@@ -47,11 +47,11 @@ class ResourceServerMTLS:
     def check(self, client_id: str, jwks: Mapping[str, Any]) -> None:
         method = self.token_endpoint_auth_method
         try:
-            if method == "tls_client_auth":  # noqa: S105 - an auth method name
+            if method == "tls_client_auth":
                 tls_client_auth_subject(self.tls_client_auth)
-            elif method == "self_signed_tls_client_auth":  # noqa: S105 - an auth method name
+            elif method == "self_signed_tls_client_auth":
                 check_self_signed_registration(jwks)
-            elif method != "private_key_jwt":  # noqa: S105 - an auth method name
+            elif method != "private_key_jwt":
                 raise InvalidClientMetadata(f"unknown token_endpoint_auth_method {method!r}")
         except InvalidClientMetadata as exc:
             raise ConfigurationError(f"resource server {client_id}: {exc.description}") from None
