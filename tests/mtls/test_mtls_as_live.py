@@ -181,3 +181,39 @@ def test_revocation_and_par_authenticate_by_certificate(tls: MTLSAS) -> None:
         r = http.post(tls.base + "/revoke", data={"token": tokens["access_token"], "client_id": "dn-agent"})
         assert r.status_code == 200
         assert tls.introspect(http, tokens["access_token"]) == {"active": False}
+
+
+@pytest.mark.requirement("HP-MTLS-25")
+def test_agent_httpx2_client_for_the_mcp_sdk(tls: MTLSAS, live_pki) -> None:
+    import asyncio
+    import ssl
+
+    from hardened.client.mtls import ClientCertificate, mtls_httpx2_client, tls_client_auth_params
+
+    paths = live_pki.paths["good"]
+    cert = ClientCertificate(paths["chain"], paths["key"], live_pki.anchors_file)
+    assert cert.thumbprint == _thumbprint(live_pki, "good")
+    context = cert.ssl_context()
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2 and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname and all(
+        c["protocol"] == "TLSv1.3" or "GCM" in c["name"] for c in context.get_ciphers())
+
+    async def probe() -> tuple[int, str]:
+        async with mtls_httpx2_client(cert) as http:
+            r = await http.post(tls.base + "/token", data={"grant_type": "authorization_code", "code": "x",
+                                                           **tls_client_auth_params("dn-agent")})
+            return r.status_code, r.json()["error"]
+
+    assert asyncio.run(probe()) == (400, "invalid_grant")  # authenticated by its certificate; the code is bogus
+
+
+@pytest.mark.requirement("HP-MTLS-25")
+def test_agent_certificate_files_checked_when_used(live_pki, tmp_path) -> None:
+    from hardened.client.mtls import ClientCertificate
+    from hardened.errors import ConfigurationError
+
+    paths = live_pki.paths["good"]
+    for cert in (ClientCertificate(tmp_path / "missing.pem", paths["key"], live_pki.anchors_file),
+                 ClientCertificate(paths["chain"], live_pki.paths["other_san"]["key"], live_pki.anchors_file)):
+        with pytest.raises(ConfigurationError):
+            cert.ssl_context()
