@@ -153,12 +153,13 @@ def ensure_rs_certificate(live: Any) -> None:
         live.paths["rs"] = issued.write(live.directory, "rs")
 
 
-def _build(base: str, keys: Keys, clock: FixedClock, live: Any, source: ClientCertificateSource) -> Any:
+def _build(base: str, keys: Keys, clock: FixedClock, live: Any, source: ClientCertificateSource,
+           **config_changes: Any) -> Any:
     ensure_rs_certificate(live)
     rs_mtls = {"mcp-server": ResourceServerMTLS("tls_client_auth", RS_SUBJECT, "mtls")}
     mtls = MTLSConfig(TrustAnchors.load([live.anchors_file]), source, (live.intermediate.certificate,),
                       resource_servers=rs_mtls)
-    config = make_config(keys, issuer=base, mtls=mtls, baseline=False)
+    config = make_config(keys, issuer=base, mtls=mtls, baseline=False, **config_changes)
     store = MemoryASStore()
     for client_id, metadata in mtls_clients(keys, live.certs["self_signed"]).items():
         store.add_client(ClientRecord(client_id, metadata, "0" * 64, clock.now()), statement_jti=None,
@@ -168,12 +169,12 @@ def _build(base: str, keys: Keys, clock: FixedClock, live: Any, source: ClientCe
 
 
 @contextmanager
-def tls_as(live: Any, keys: Keys) -> Iterator[MTLSAS]:
+def tls_as(live: Any, keys: Keys, clock: FixedClock | None = None, **config_changes: Any) -> Iterator[MTLSAS]:
     """The AS terminating mutual TLS itself: certificates arrive through the ASGI TLS extension."""
     sock = loopback_socket()
     base = f"https://127.0.0.1:{sock.getsockname()[1]}"
-    clock = FixedClock(time.time())  # OpenSSL checks validity at the wall clock; the AS at the same time
-    app = _build(base, keys, clock, live, ClientCertificateSource())
+    clock = clock or FixedClock(time.time())  # OpenSSL checks validity at the wall clock; the AS at that time
+    app = _build(base, keys, clock, live, ClientCertificateSource(), **config_changes)
     paths = live.paths
     config = mtls_server_config(
         app, certfile=paths["server"]["chain"], keyfile=paths["server"]["key"], client_ca_files=[live.anchors_file],

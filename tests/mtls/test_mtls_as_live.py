@@ -217,3 +217,27 @@ def test_agent_certificate_files_checked_when_used(live_pki, tmp_path) -> None:
                  ClientCertificate(paths["chain"], live_pki.paths["other_san"]["key"], live_pki.anchors_file)):
         with pytest.raises(ConfigurationError):
             cert.ssl_context()
+
+
+@pytest.mark.requirement("HP-MTLS-19", "HP-MTLS-21", "HP-MTLS-25")
+def test_registered_through_the_statement_then_bound_over_tls(live_pki, keys: Keys) -> None:
+    """The worked example of docs/mtls.md: statement -> registration -> PAR, code, token over mutual TLS."""
+    import time
+
+    from hardened.clock import FixedClock
+    from tests.mtls.as_world import PKI_SUBJECT
+    from tests.server.statements import StatementAuthority
+
+    clock = FixedClock(time.time())
+    authority = StatementAuthority(keys, clock)
+    with tls_as(live_pki, keys, clock, statement_verifier=authority.verifier()) as server:
+        statement = authority.statement(token_endpoint_auth_method="tls_client_auth", sender_constraint="mtls",
+                                        **PKI_SUBJECT)
+        with server.http(None) as http:  # registration needs no certificate
+            r = http.post(server.base + "/register", json={"software_statement": statement})
+        assert r.status_code == 201, r.text
+        client_id = r.json()["client_id"]
+        tokens = server.tokens("good", client_id)
+        with server.http("good") as http:
+            assert server.introspect(http, tokens["access_token"])["cnf"] == {
+                "x5t#S256": _thumbprint(live_pki, "good")}
