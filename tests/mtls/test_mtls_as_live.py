@@ -241,3 +241,15 @@ def test_registered_through_the_statement_then_bound_over_tls(live_pki, keys: Ke
         with server.http("good") as http:
             assert server.introspect(http, tokens["access_token"])["cnf"] == {
                 "x5t#S256": _thumbprint(live_pki, "good")}
+
+
+@pytest.mark.requirement("HP-MTLS-16", "HP-MTLS-10")
+def test_forged_forwarding_header_at_the_tls_as(tls: MTLSAS, live_pki) -> None:
+    """Direct TLS: a ``Client-Cert`` header can only be a forgery, even beside a good TLS certificate."""
+    from hardened.testing.mtls import client_cert_header
+
+    forged = {"Client-Cert": client_cert_header(live_pki.certs["good"].certificate)}
+    for cert in ("good", None):
+        with tls.http(cert) as http:
+            http.headers.update(forged)
+            assert _refused(_probe(tls, http, "dn-agent"))
