@@ -20,13 +20,13 @@ from typing import Any
 
 from cryptography import x509
 
-from hardened.core.mtls import check_self_signed_registration, tls_client_auth_subject
+from hardened.core.mtls import SUBJECT_PARAMETERS, check_self_signed_registration, tls_client_auth_subject
 from hardened.errors import ConfigurationError, InvalidClientMetadata
 from hardened.web.client_cert import ClientCertificateSource, HeaderFormat
 from pki.profiles import PkiError
 from pki.verify import ChainPolicy, TrustAnchors
 
-__all__ = ["MTLS_AUTH_METHODS", "MTLSConfig", "ResourceServerMTLS", "mtls_metadata"]
+__all__ = ["MTLS_AUTH_METHODS", "MTLSConfig", "ResourceServerMTLS", "mtls_from_toml", "mtls_metadata"]
 
 MTLS_AUTH_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
 #: RFC 8705 §5: the endpoints a client reaches with its certificate
@@ -107,3 +107,57 @@ def mtls_metadata(issuer: str, config: MTLSConfig, base: Mapping[str, Any]) -> d
         methods = list(base.get(name, ()))
         out[name] = [*methods, *(m for m in MTLS_AUTH_METHODS if m not in methods)]
     return out
+
+
+def _paths(base: Path, value: Any, what: str) -> list[Path]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigurationError(f"mtls.{what} must be a list of paths")
+    return [Path(v) if Path(v).is_absolute() else base / v for v in value]
+
+
+def _resource_server_settings(table: Any) -> ResourceServerMTLS:
+    if not isinstance(table, Mapping) or set(table) - {"token_endpoint_auth_method", "sender_constraint",
+                                                        *SUBJECT_PARAMETERS}:
+        raise ConfigurationError("mtls.resource_servers entries take token_endpoint_auth_method, "
+                                 "sender_constraint and one tls_client_auth_* subject")
+    return ResourceServerMTLS(
+        token_endpoint_auth_method=table.get("token_endpoint_auth_method", "private_key_jwt"),
+        tls_client_auth={k: v for k, v in table.items() if k in SUBJECT_PARAMETERS},
+        sender_constraint=table.get("sender_constraint", "dpop"))
+
+
+def mtls_from_toml(table: Any, base: Path) -> MTLSConfig | None:
+    """The ``[mtls]`` table of a deployment file (relative paths from ``base``); None when absent::
+
+        [mtls]
+        trust_anchors = ["ca/trust-anchors.pem"]     # RFC 8705 §2.1 trust anchors (required)
+        intermediates = ["ca/intermediate.pem"]      # optional: completes leaf-only chains
+        trusted_proxies = ["10.0.0.5"]               # optional, with header_format: the TLS-terminating proxy
+        header_format = "rfc9440"                    # "rfc9440" | "nginx" | "xfcc"
+        endpoint_base = "https://mtls.as.example"    # optional: RFC 8705 §5 aliases
+        [mtls.resource_servers.mcp-server]           # optional: an MCP server's own mTLS settings
+        token_endpoint_auth_method = "tls_client_auth"
+        tls_client_auth_san_uri = "https://mcp.example/rs"
+        sender_constraint = "mtls"
+    """
+    if table is None:
+        return None
+    known = {"trust_anchors", "intermediates", "trusted_proxies", "header_format", "endpoint_base",
+             "resource_servers"}
+    if not isinstance(table, Mapping) or set(table) - known:
+        raise ConfigurationError(f"[mtls] takes only {', '.join(sorted(known))}")
+    servers = table.get("resource_servers", {})
+    if not isinstance(servers, Mapping):
+        raise ConfigurationError("mtls.resource_servers must be a table")
+    endpoint_base = table.get("endpoint_base")
+    if endpoint_base is not None and not (isinstance(endpoint_base, str) and endpoint_base.startswith("https://")):
+        raise ConfigurationError("mtls.endpoint_base must be an https URL")
+    proxies = table.get("trusted_proxies", [])
+    if not isinstance(proxies, list):
+        raise ConfigurationError("mtls.trusted_proxies must be a list of addresses or networks")
+    return MTLSConfig.from_files(
+        _paths(base, table.get("trust_anchors"), "trust_anchors"),
+        intermediate_files=_paths(base, table.get("intermediates", []), "intermediates"),
+        trusted_proxies=proxies, header_format=table.get("header_format"),
+        endpoint_base=endpoint_base,
+        resource_servers={str(k): _resource_server_settings(v) for k, v in servers.items()})
