@@ -166,3 +166,28 @@ def test_sqlite_keeps_the_registration_and_the_binding(tmp_path, keys: Keys) -> 
                          audience="https://mcp.example/mcp", jkt=None, issued_at=0.0, expires_at=10.0, grant_id="g",
                          x5t="x" * 43)
     assert store.put_tokens([record]) and store.get_token("h" * 64) == record
+
+
+@pytest.mark.requirement("HP-MTLS-24")
+def test_dpop_resource_server_exchanges_a_certificate_bound_token(keys: Keys) -> None:
+    """The MCP server binds the exchanged token to its DPoP key; the agent's certificate stays in ``act.act``."""
+    from hardened.core.access_token import token_hash
+    from hardened.core.token_exchange import ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE
+    from hardened.jose import ClaimsPolicy, JWSPolicy, JWTPolicy, KeySet, Typ, verify_jwt
+    from tests.server.world import MCP, UPSTREAM
+
+    world = World(keys, mtls=_mtls())
+    now = world.clock.now()
+    world.store.put_tokens([TokenRecord(
+        token_hash=token_hash("subject-token"), kind="access", client_id="dn-agent", subject="user-alice",
+        scopes=("trades:read",), audience=MCP, jkt=None, issued_at=now, expires_at=now + 300, grant_id="g",
+        x5t="x" * 43)])
+    r = world.http.post("/token", data={
+        "grant_type": TOKEN_EXCHANGE, "subject_token": "subject-token", "subject_token_type": ACCESS_TOKEN_TYPE,
+        "audience": UPSTREAM, **world.rs_auth()}, headers=world.proof("/token", world.keys.rs_dpop))
+    assert r.status_code == 200, r.text
+    policy = JWTPolicy(jws=JWSPolicy(typ=Typ.ACCESS_TOKEN), claims=ClaimsPolicy(issuer=ISSUER, audience=UPSTREAM))
+    at = verify_jwt(r.json()["access_token"], policy=policy, keys=KeySet.from_jwks(world.http.get("/jwks").json()),
+                    now=now).claims
+    assert at["cnf"] == {"jkt": keys.rs_dpop.thumbprint}
+    assert at["act"] == {"sub": "mcp-server", "act": {"sub": "dn-agent", "cnf": {"x5t#S256": "x" * 43}}}
