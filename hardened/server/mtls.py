@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography import x509
 
+from hardened.core.dcr_policy import MTLS_AUTH_METHODS
 from hardened.core.mtls import SUBJECT_PARAMETERS, check_self_signed_registration, tls_client_auth_subject
 from hardened.errors import ConfigurationError, InvalidClientMetadata
 from hardened.web.client_cert import ClientCertificateSource, HeaderFormat
@@ -28,7 +29,6 @@ from pki.verify import ChainPolicy, TrustAnchors
 
 __all__ = ["MTLS_AUTH_METHODS", "MTLSConfig", "ResourceServerMTLS", "mtls_from_toml", "mtls_metadata"]
 
-MTLS_AUTH_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
 #: RFC 8705 §5: the endpoints a client reaches with its certificate
 _ALIASED = {"token_endpoint": "/token", "pushed_authorization_request_endpoint": "/par",
             "introspection_endpoint": "/introspect", "revocation_endpoint": "/revoke"}
