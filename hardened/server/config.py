@@ -18,6 +18,7 @@ from hardened.errors import ConfigurationError
 from hardened.jose import KeySet, SigningKey
 from hardened.ports.as_stores import ASStore
 from hardened.ports.replay import ReplayCache
+from hardened.server.mtls import MTLSConfig
 
 __all__ = ["ResourceServer", "ServerConfig", "ServerStores", "StatementVerifier"]
 
@@ -71,6 +72,8 @@ class ServerConfig:
     #: the attested tier: ordered attestation verifiers (hardened.ports.attestation) and optional challenges
     attestation_verifiers: tuple[Any, ...] = ()
     attestation_challenges: Any = None
+    #: RFC 8705 mutual TLS (client certificates, certificate-bound tokens); see hardened.server.mtls
+    mtls: MTLSConfig | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)
@@ -90,7 +93,10 @@ class ServerConfig:
         if len(set(ids)) != len(ids) or len({rs.audience for rs in self.resource_servers}) != len(ids):
             raise ConfigurationError("resource server client ids and audiences must be unique")
         registration = self.registration or RegistrationPolicy(scopes=self.scopes)
-        object.__setattr__(self, "registration", replace(registration, attestation=bool(self.attestation_verifiers)))
+        object.__setattr__(self, "registration", replace(registration, attestation=bool(self.attestation_verifiers),
+                                                         mtls=self.mtls is not None))
+        if self.mtls is not None:
+            self.mtls.check_resource_servers({rs.client_id: rs.jwks for rs in self.resource_servers})
 
     @property
     def policy(self) -> RegistrationPolicy:

@@ -28,7 +28,7 @@ async def revoke(request: Request) -> Response:
 
 def _revoke(request: Request, form: dict[str, str]) -> Response:
     ctx = context(request)
-    client = authenticate_client(ctx, form)
+    client = authenticate_client(ctx, form, request=request)
     presented = form.get("token")
     if presented is None:
         raise InvalidRequest("token is required")
