@@ -159,4 +159,7 @@ def authenticate_client(ctx: ASContext, form: Mapping[str, str], *, allow_public
         return _tls(ctx, client)
     if not allow_public or client.auth_method != "none":
         raise InvalidClient("client authentication failed", detail="public auth for a confidential client")
+    if client.metadata is not None and client.metadata.tier == "baseline" and not ctx.config.policy.baseline_enabled:
+        # "Hardened only" (DESIGN §2) switches off clients registered while the baseline tier was on, too.
+        raise InvalidClient("client authentication failed", detail="baseline tier is switched off")
     return client

@@ -13,7 +13,7 @@ from typing import Any
 from hardened.core.access_token import TokenRecord, issue_opaque_token, token_hash
 from hardened.core.dpop import VerifiedDPoPProof, check_dpop_jkt
 from hardened.core.pkce import verify_code_verifier
-from hardened.core.scopes import parse_scope
+from hardened.core.scopes import check_scopes, parse_scope
 from hardened.core.sender_constraint import Confirmation, choose_confirmation
 from hardened.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
 from hardened.ports.as_stores import AuthorizationCode
@@ -129,10 +129,15 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
     _require_proof(client, proof)
     presented = form.get("refresh_token")
     record = ctx.store.get_token(token_hash(presented)) if presented and len(presented) <= 128 else None
-    if record is None or record.kind != "refresh" or not record.active(ctx.now()):
+    if record is None or record.kind != "refresh":
         raise InvalidGrant("the refresh token is not valid")
     if not hmac.compare_digest(record.client_id, client.client_id):
         raise InvalidGrant("the refresh token was issued to another client")
+    if not record.active(ctx.now()):
+        if record.revoked and not client.confidential:
+            # RFC 9700 §4.14.2: a rotated refresh token used again means one copy leaked; end the whole grant.
+            ctx.store.revoke_grant(record.grant_id)
+        raise InvalidGrant("the refresh token is not valid")
     if record.jkt is not None and (proof is None or not hmac.compare_digest(record.jkt, proof.jkt)):
         raise InvalidGrant("the refresh token is bound to another DPoP key")
     _check_certificate(record, client)
@@ -140,6 +145,9 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
     requested = parse_scope(form.get("scope")) or record.scopes
     if any(s not in record.scopes for s in requested):
         raise InvalidScope("a refresh may only narrow the granted scope")
+    # The client's registration or tier may have narrowed since the grant: never refresh past what it holds now.
+    check_scopes(requested, tier=client.metadata.tier, client_scopes=client.metadata.scopes,
+                 policy=ctx.config.scopes)
     rotate = not client.confidential
     if rotate and not ctx.store.revoke_token(record.token_hash):
         raise InvalidGrant("the refresh token is not valid")

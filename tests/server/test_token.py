@@ -172,3 +172,55 @@ def test_baseline_public_client_flow_with_bearer_and_rotation(world: World) -> N
     r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": refresh,
                                         "client_id": "public-1"})
     assert r.status_code == 400
+
+
+def _baseline_refresh_token(world: World) -> str:
+    from hardened.core.pkce import code_challenge_of
+    verifier = "q" * 50
+    params = {"client_id": "public-1", "response_type": "code", "redirect_uri": "http://127.0.0.1:5555/cb",
+              "code_challenge": code_challenge_of(verifier), "code_challenge_method": "S256",
+              "resource": "https://mcp.example/mcp", "scope": "tools:read"}
+    code = world.login_and_consent(params)["code"][0]
+    r = world.http.post("/token", data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                                        "redirect_uri": "http://127.0.0.1:5555/cb", "client_id": "public-1"})
+    assert r.status_code == 200
+    return r.json()["refresh_token"]
+
+
+@pytest.mark.requirement("HP-TOK-09")
+def test_reuse_of_a_rotated_refresh_token_revokes_the_grant(world: World) -> None:
+    """RFC 9700 §4.14.2: a public client's rotated refresh token presented again ends the whole grant."""
+    old = _baseline_refresh_token(world)
+    r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": old, "client_id": "public-1"})
+    assert r.status_code == 200
+    new, access = r.json()["refresh_token"], r.json()["access_token"]
+    assert world.introspect(access).json()["active"] is True
+    r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": old, "client_id": "public-1"})
+    assert r.status_code == 400 and _error(r) == "invalid_grant"
+    r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": new, "client_id": "public-1"})
+    assert r.status_code == 400 and _error(r) == "invalid_grant"
+    assert world.introspect(access).json() == {"active": False}
+
+
+@pytest.mark.requirement("HP-TOK-09")
+def test_refresh_never_exceeds_the_clients_current_registration(world: World) -> None:
+    """A refresh re-checks the scopes against what the client is registered for now, not at grant time."""
+    import dataclasses
+    refresh = _baseline_refresh_token(world)
+    client = world.store.get_client("public-1")
+    narrowed = dataclasses.replace(client, metadata=dataclasses.replace(client.metadata, scopes=()))
+    assert world.store.replace_client(narrowed, statement_jti=None, statement_exp=0)
+    r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": refresh,
+                                        "client_id": "public-1"})
+    assert r.status_code == 400 and _error(r) == "invalid_scope"
+
+
+@pytest.mark.requirement("HP-DCR-07")
+def test_hardened_only_refuses_existing_baseline_clients_at_the_token_endpoint(keys) -> None:
+    """DESIGN §2: with the baseline tier off, a baseline client registered before cannot refresh or revoke."""
+    world = World(keys, baseline=False)
+    r = world.http.post("/token", data={"grant_type": "refresh_token", "refresh_token": "x" * 43,
+                                        "client_id": "public-1"})
+    assert r.status_code == 401 and _error(r) == "invalid_client"
+    r = world.http.post("/revoke", data={"token": "x" * 43, "client_id": "public-1"})
+    assert r.status_code == 401 and _error(r) == "invalid_client"
