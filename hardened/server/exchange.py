@@ -24,11 +24,14 @@ from hardened.server.context import ASContext
 __all__ = ["token_exchange_grant"]
 
 
-def _prior_actor(subject: TokenRecord) -> dict[str, Any] | None:
-    """RFC 8693 §4.1: the agent that held the certificate-bound subject token, as the prior actor."""
-    if subject.x5t is None:
-        return None
-    return {"sub": subject.client_id, "cnf": {"x5t#S256": subject.x5t}}
+def _prior_actor(subject: TokenRecord) -> dict[str, Any]:
+    """RFC 8693 §4.1: the agent that held the subject token is the prior actor, with the key or certificate its
+    token was bound to, so the upstream sees the whole chain of custody (user -> agent -> MCP server)."""
+    if subject.x5t is not None:
+        return {"sub": subject.client_id, "cnf": {"x5t#S256": subject.x5t}}
+    if subject.jkt is not None:
+        return {"sub": subject.client_id, "cnf": {"jkt": subject.jkt}}
+    return {"sub": subject.client_id}
 
 
 def token_exchange_grant(ctx: ASContext, form: Mapping[str, str], client: AuthenticatedClient,

@@ -90,7 +90,9 @@ def run_flow(http: httpx.Client, keys, base: str, client_id: str) -> dict:
     assert r.status_code == 200, r.text
     at_policy = JWTPolicy(jws=JWSPolicy(typ=Typ.ACCESS_TOKEN), claims=ClaimsPolicy(issuer=base, audience=UPSTREAM))
     at = verify_jwt(r.json()["access_token"], policy=at_policy, keys=jwks, now=time.time()).claims
-    assert at["act"] == {"sub": "mcp-server"} and at["cnf"] == {"jkt": keys.rs_dpop.thumbprint}
+    # RFC 8693 §4.1: the MCP server acts, for the agent that held the DPoP-bound subject token (chain of custody).
+    assert at["act"] == {"sub": "mcp-server", "act": {"sub": client_id, "cnf": {"jkt": keys.agent_dpop.thumbprint}}}
+    assert at["cnf"] == {"jkt": keys.rs_dpop.thumbprint}
     return at
 
 

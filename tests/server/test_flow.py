@@ -35,5 +35,7 @@ def test_full_flow_in_process(world: World) -> None:
     policy = JWTPolicy(jws=JWSPolicy(typ=Typ.ACCESS_TOKEN), claims=ClaimsPolicy(issuer=ISSUER, audience=UPSTREAM))
     at = verify_jwt(body["access_token"], policy=policy, keys=KeySet.from_jwks(world.http.get("/jwks").json()),
                     now=world.clock.now()).claims
-    assert at["act"] == {"sub": "mcp-server"} and at["cnf"] == {"jkt": world.keys.rs_dpop.thumbprint}
+    # RFC 8693 §4.1: the MCP server acts, for the agent that held the DPoP-bound subject token (chain of custody).
+    assert at["act"] == {"sub": "mcp-server", "act": {"sub": "agent-1", "cnf": {"jkt": world.keys.agent_dpop.thumbprint}}}
+    assert at["cnf"] == {"jkt": world.keys.rs_dpop.thumbprint}
     assert at["sub"] == "user-alice" and at["scope"] == "trades:read"
