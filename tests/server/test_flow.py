@@ -36,6 +36,7 @@ def test_full_flow_in_process(world: World) -> None:
     at = verify_jwt(body["access_token"], policy=policy, keys=KeySet.from_jwks(world.http.get("/jwks").json()),
                     now=world.clock.now()).claims
     # RFC 8693 §4.1: the MCP server acts, for the agent that held the DPoP-bound subject token (chain of custody).
-    assert at["act"] == {"sub": "mcp-server", "act": {"sub": "agent-1", "cnf": {"jkt": world.keys.agent_dpop.thumbprint}}}
+    agent = {"sub": "agent-1", "cnf": {"jkt": world.keys.agent_dpop.thumbprint}}
+    assert at["act"] == {"sub": "mcp-server", "act": agent}
     assert at["cnf"] == {"jkt": world.keys.rs_dpop.thumbprint}
     assert at["sub"] == "user-alice" and at["scope"] == "trades:read"
