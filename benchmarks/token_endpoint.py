@@ -29,12 +29,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hardened.core.dpop import build_dpop_proof  # noqa: E402
-
 from hardened.adapters.sqlite_as import SQLiteASStore  # noqa: E402
 from hardened.client.assertion import assertion_params  # noqa: E402
 from hardened.core.access_token import token_hash  # noqa: E402
 from hardened.core.dcr_policy import ClientMetadata  # noqa: E402
+from hardened.core.dpop import build_dpop_proof  # noqa: E402
 from hardened.core.par import VerifiedPARRequest  # noqa: E402
 from hardened.core.pkce import code_challenge_of  # noqa: E402
 from hardened.jose import SigningKey  # noqa: E402
