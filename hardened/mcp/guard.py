@@ -1,0 +1,142 @@
+"""The checks an MCP server runs on every HTTP request, in order (MCP Authorization 2025-11-25, RFC 6750, RFC 9449).
+
+1. ``check_transport``: ``Host`` and ``Origin`` on the allow-list (DNS rebinding; MCP 2025-11-25 Transports
+   §Security Warning);
+2. ``credentials``: no token in the query string (RFC 6750 §2.3, MCP "Token Requirements"), exactly one
+   ``Authorization`` header, scheme ``DPoP`` or (baseline tier on) ``Bearer``, token68 syntax, bounded length;
+3. the token resolved by introspection (phantom token, RFC 7662 / RFC 9701): active, this audience, not expired;
+4. the binding: a ``cnf.jkt`` token only with the ``DPoP`` scheme and a valid proof (RFC 9449 §7.1, with ``ath``),
+   an unbound token only as ``Bearer`` and only in the baseline tier (HP-DEC-03); a certificate-bound token is
+   refused until the certificate check is configured (fail closed).
+
+The result is an :class:`~hardened.mcp.identity.AccessIdentity` or one ``OAuthError`` (or
+:class:`TransportRefused` for step 1).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import parse_qsl
+
+from hardened.clock import Clock, SystemClock
+from hardened.errors import HardenedError, InvalidRequest, InvalidToken
+from hardened.mcp.identity import AccessIdentity
+from hardened.mcp.introspection import IntrospectedToken
+from hardened.mcp.policy import ResourcePolicy
+
+__all__ = ["Credentials", "ProofCheck", "ResourceGuard", "TokenResolver", "TransportRefused", "credentials"]
+
+#: RFC 6750 §2.1 b64token / RFC 9449 §7.1 token68.
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+MAX_TOKEN = 4096
+MAX_HEADER = 8192
+
+
+class TransportRefused(HardenedError):
+    """A request refused before any OAuth processing (foreign ``Host`` or ``Origin``)."""
+
+    def __init__(self, status_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code, self.reason = status_code, reason
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    scheme: str  # "DPoP" or "Bearer"
+    token: str = ""
+
+
+class TokenResolver(Protocol):
+    async def introspect(self, token: str) -> IntrospectedToken: ...
+
+
+class ProofCheck(Protocol):
+    """RFC 9449 §7.1: the resource-server DPoP check (proof, ``htm``, ``htu``, ``ath``, key = ``cnf.jkt``, replay)."""
+
+    async def __call__(self, *, proofs: Sequence[str], method: str, url: str, access_token: str, jkt: str) -> None: ...
+
+
+def _values(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> list[str]:
+    return [v.decode("latin-1") for k, v in headers if k.lower() == name]
+
+
+def check_transport(policy: ResourcePolicy, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    hosts, origins = _values(headers, b"host"), _values(headers, b"origin")
+    if len(hosts) != 1 or hosts[0].lower() not in policy.allowed_hosts:
+        raise TransportRefused(421, "Host is not this server")
+    if len(origins) > 1 or (origins and origins[0].lower() not in policy.allowed_origins):
+        raise TransportRefused(403, "Origin is not allowed")
+
+
+def credentials(policy: ResourcePolicy, query: bytes, headers: Sequence[tuple[bytes, bytes]]) -> Credentials | None:
+    """Step 2: the presented credentials, ``None`` when there are none (RFC 6750 §3.1: then no ``error``)."""
+    try:
+        params = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    except ValueError:
+        raise InvalidRequest("the query string is malformed") from None
+    if any(name == "access_token" for name, _ in params):
+        raise InvalidRequest("access tokens are accepted in the Authorization header only")
+    values = _values(headers, b"authorization")
+    if not values:
+        return None
+    if len(values) > 1:
+        raise InvalidRequest("several Authorization headers")
+    scheme, _, token = values[0].strip().partition(" ")
+    token = token.strip()
+    if len(values[0]) > MAX_HEADER or len(token) > MAX_TOKEN or not _TOKEN68.fullmatch(token):
+        raise InvalidToken("the access token is malformed")
+    if scheme.lower() == "dpop":
+        return Credentials("DPoP", token)
+    if scheme.lower() == "bearer":
+        if not policy.baseline:
+            raise InvalidToken("bearer tokens are not accepted here; use a DPoP-bound token")
+        return Credentials("Bearer", token)
+    return None  # another scheme: this server's challenges tell the client what it accepts
+
+
+class ResourceGuard:
+    """Runs steps 1-4 for one protected MCP server."""
+
+    def __init__(self, policy: ResourcePolicy, resolver: TokenResolver, *, proof_check: ProofCheck | None = None,
+                 clock: Clock | None = None) -> None:
+        self.policy, self.resolver, self.proof_check = policy, resolver, proof_check
+        self.clock = clock or SystemClock()
+
+    async def authenticate(self, *, method: str, path: str, query: bytes,
+                           headers: Sequence[tuple[bytes, bytes]]) -> AccessIdentity | None:
+        """The verified caller, ``None`` when the request has no credentials, or one error."""
+        check_transport(self.policy, headers)
+        creds = credentials(self.policy, query, headers)
+        if creds is None:
+            return None
+        token = await self.resolver.introspect(creds.token)
+        if self.clock.now() >= token.expires_at:
+            raise InvalidToken("the access token has expired", detail="expired")
+        await self._check_binding(creds, token, method, path, headers)
+        return AccessIdentity(
+            subject=token.subject, client_id=token.client_id, scopes=token.scopes, tier=token.tier,
+            scheme=creds.scheme, expires_at=token.expires_at, jkt=token.jkt, x5t=token.x5t,
+            claims=token.claims, token=creds.token,
+        )
+
+    async def _check_binding(self, creds: Credentials, token: IntrospectedToken, method: str, path: str,
+                             headers: Sequence[tuple[bytes, bytes]]) -> None:
+        if token.x5t is not None:
+            raise InvalidToken("certificate-bound tokens are not accepted here", detail="mTLS check not configured")
+        if token.jkt is not None:
+            if creds.scheme != "DPoP":
+                # RFC 9449 §7.2 / HP-DEC-03: a DPoP-bound token presented as Bearer is a downgrade.
+                raise InvalidToken("a DPoP-bound token must be presented with the DPoP scheme", detail="downgrade")
+            if self.proof_check is None:
+                raise InvalidToken("DPoP-bound tokens are not accepted here", detail="DPoP check not configured")
+            # The htu is the configured external URL, never one built from the request's Host header.
+            await self.proof_check(proofs=_values(headers, b"dpop"), method=method,
+                                   url=self.policy.origin + path, access_token=creds.token, jkt=token.jkt)
+            return
+        if creds.scheme != "Bearer":
+            raise InvalidToken("the access token is not DPoP-bound", detail="DPoP scheme with an unbound token")
+        if token.tier != "baseline" or not self.policy.baseline:
+            raise InvalidToken("unbound tokens are accepted for the baseline tier only", detail=f"tier {token.tier}")
