@@ -90,8 +90,7 @@ class HardenedMCPMiddleware:
         if path == self._metadata_path and method in ("GET", "HEAD"):
             return metadata_response(self.policy), receive
         try:
-            identity = await self.guard.authenticate(
-                method=method, path=path, query=scope.get("query_string", b""), headers=scope["headers"])
+            identity = await self.guard.authenticate(scope)
         except TransportRefused as err:
             return JSONResponse({"error": "forbidden", "error_description": err.reason},
                                 status_code=err.status_code, headers=dict(NO_STORE)), receive
@@ -184,9 +183,7 @@ def require_access(guard: ResourceGuard, *scopes: str) -> Callable[[Request], Aw
 
     async def dependency(request: Request) -> AccessIdentity:
         try:
-            identity = await guard.authenticate(method=request.method, path=request.url.path,
-                                                query=request.scope.get("query_string", b""),
-                                                headers=request.scope["headers"])
+            identity = await guard.authenticate(request.scope)
         except TransportRefused as err:
             raise ResourceChallenge(JSONResponse({"error": "forbidden"}, status_code=err.status_code)) from None
         except OAuthError as err:

@@ -16,9 +16,9 @@ The result is an :class:`~hardened.mcp.identity.AccessIdentity` or one ``OAuthEr
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from hardened.clock import Clock, SystemClock
@@ -54,9 +54,10 @@ class TokenResolver(Protocol):
 
 
 class ProofCheck(Protocol):
-    """RFC 9449 §7.1: the resource-server DPoP check (proof, ``htm``, ``htu``, ``ath``, key = ``cnf.jkt``, replay)."""
+    """RFC 9449 §7.1: the resource-server DPoP check of one request (its ASGI ``scope``): one proof, ``htm``,
+    ``htu`` against the configured URL, ``ath`` of ``access_token``, key = ``jkt``, single use. Raises or returns."""
 
-    async def __call__(self, *, proofs: Sequence[str], method: str, url: str, access_token: str, jkt: str) -> None: ...
+    def __call__(self, scope: Mapping[str, Any], *, access_token: str, jkt: str) -> None: ...
 
 
 def _values(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> list[str]:
@@ -105,25 +106,24 @@ class ResourceGuard:
         self.policy, self.resolver, self.proof_check = policy, resolver, proof_check
         self.clock = clock or SystemClock()
 
-    async def authenticate(self, *, method: str, path: str, query: bytes,
-                           headers: Sequence[tuple[bytes, bytes]]) -> AccessIdentity | None:
-        """The verified caller, ``None`` when the request has no credentials, or one error."""
+    async def authenticate(self, scope: Mapping[str, Any]) -> AccessIdentity | None:
+        """The verified caller of one HTTP request (ASGI ``scope``), ``None`` without credentials, or one error."""
+        headers = scope["headers"]
         check_transport(self.policy, headers)
-        creds = credentials(self.policy, query, headers)
+        creds = credentials(self.policy, scope.get("query_string", b""), headers)
         if creds is None:
             return None
         token = await self.resolver.introspect(creds.token)
         if self.clock.now() >= token.expires_at:
             raise InvalidToken("the access token has expired", detail="expired")
-        await self._check_binding(creds, token, method, path, headers)
+        self._check_binding(creds, token, scope)
         return AccessIdentity(
             subject=token.subject, client_id=token.client_id, scopes=token.scopes, tier=token.tier,
             scheme=creds.scheme, expires_at=token.expires_at, jkt=token.jkt, x5t=token.x5t,
             claims=token.claims, token=creds.token,
         )
 
-    async def _check_binding(self, creds: Credentials, token: IntrospectedToken, method: str, path: str,
-                             headers: Sequence[tuple[bytes, bytes]]) -> None:
+    def _check_binding(self, creds: Credentials, token: IntrospectedToken, scope: Mapping[str, Any]) -> None:
         if token.x5t is not None:
             raise InvalidToken("certificate-bound tokens are not accepted here", detail="mTLS check not configured")
         if token.jkt is not None:
@@ -133,8 +133,7 @@ class ResourceGuard:
             if self.proof_check is None:
                 raise InvalidToken("DPoP-bound tokens are not accepted here", detail="DPoP check not configured")
             # The htu is the configured external URL, never one built from the request's Host header.
-            await self.proof_check(proofs=_values(headers, b"dpop"), method=method,
-                                   url=self.policy.origin + path, access_token=creds.token, jkt=token.jkt)
+            self.proof_check(scope, access_token=creds.token, jkt=token.jkt)
             return
         if creds.scheme != "Bearer":
             raise InvalidToken("the access token is not DPoP-bound", detail="DPoP scheme with an unbound token")

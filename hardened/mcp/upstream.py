@@ -43,7 +43,7 @@ class Order(BaseModel):
 
 @dataclass(frozen=True)
 class UpstreamConfig:
-    url: str  # external base URL of this API (DPoP htu are checked against it, never against Host)
+    url: str  # external base URL of this API (the proof check compares htu with it, never with Host)
     token_policy: UpstreamTokenPolicy
     keys: Callable[[], Awaitable[KeySet]]
     proof_check: ProofCheck | None
@@ -80,9 +80,7 @@ async def _authenticate(config: UpstreamConfig, request: Request, scope: str) ->
                                      now=config.clock.now())
     if config.proof_check is None:
         raise InvalidToken("DPoP-bound tokens cannot be checked here", detail="DPoP check not configured")
-    await config.proof_check(proofs=request.headers.getlist("dpop"), method=request.method,
-                             url=config.url.rstrip("/") + request.url.path, access_token=token.strip(),
-                             jkt=verified.jkt)
+    config.proof_check(request.scope, access_token=token.strip(), jkt=verified.jkt)
     if scope not in verified.scopes:
         raise InsufficientScope(f"this request needs the scope {scope}")
     user = UserClaims.from_claims(verified.claims)
