@@ -24,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="hardened",
         description="High-assurance OAuth (FAPI 2.0 grade) for AI agents calling MCP servers.",
     )
-    parser.add_argument("command", choices=sorted(COMMANDS), help="; ".join(f"{k}: {v[1]}" for k, v in COMMANDS.items()))
+    summary = "; ".join(f"{name}: {text}" for name, (_, text) in COMMANDS.items())
+    parser.add_argument("command", choices=sorted(COMMANDS), help=summary)
     parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the sub-command (see COMMAND --help)")
     ns = parser.parse_args(argv)
     module = importlib.import_module(COMMANDS[ns.command][0])

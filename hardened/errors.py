@@ -29,9 +29,9 @@ verifier, whatever its input::
         ├── InvalidRequestObject        invalid_request_object     400  RFC 9101 §6.3
         ├── InvalidTarget               invalid_target             400  RFC 8707 §2 / RFC 8693 §2.2.2
         ├── UnsupportedTokenType        unsupported_token_type     400  RFC 7009 §2.2.1
-        ├── InvalidClientAttestation    invalid_client_attestation 401  draft-ietf-oauth-attestation-based-client-auth §6
-        ├── UseAttestationChallenge     use_attestation_challenge  400  draft-ietf-oauth-attestation-based-client-auth §8
-        └── UseFreshAttestation         use_fresh_attestation      400  draft-ietf-oauth-attestation-based-client-auth §8
+        ├── InvalidClientAttestation    invalid_client_attestation 401  draft-ietf-oauth-attestation-...-10 §7.4
+        ├── UseAttestationChallenge     use_attestation_challenge  400  draft-ietf-oauth-attestation-...-10 §7.4
+        └── UseFreshAttestation         use_fresh_attestation      400  draft-ietf-oauth-attestation-...-10 §7.4
 
 ``description`` is public (it goes to the client in ``error_description``); ``detail`` is private and only
 ever reaches logs. Neither may contain a secret or a token.
@@ -270,20 +270,20 @@ class UnsupportedTokenType(OAuthError):
 
 
 class InvalidClientAttestation(OAuthError):
-    """draft-ietf-oauth-attestation-based-client-auth §6 ``invalid_client_attestation``."""
+    """draft-ietf-oauth-attestation-based-client-auth-10 §7.4 ``invalid_client_attestation``."""
 
     error = "invalid_client_attestation"
     status_code = 401
 
 
 class UseAttestationChallenge(OAuthError):
-    """draft-ietf-oauth-attestation-based-client-auth §8 ``use_attestation_challenge``."""
+    """draft-ietf-oauth-attestation-based-client-auth-10 §7.4 ``use_attestation_challenge``."""
 
     error = "use_attestation_challenge"
 
 
 class UseFreshAttestation(OAuthError):
-    """draft-ietf-oauth-attestation-based-client-auth §8 ``use_fresh_attestation``."""
+    """draft-ietf-oauth-attestation-based-client-auth-10 §7.4 ``use_fresh_attestation``."""
 
     error = "use_fresh_attestation"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import tomllib
 from pathlib import Path
 
@@ -36,6 +35,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 if rid not in known:
                     raise pytest.UsageError(f"{item.nodeid}: unknown requirement {rid!r}")
 
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    raise SystemExit("hardened needs Python 3.11+")

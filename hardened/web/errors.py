@@ -50,7 +50,7 @@ def oauth_error_response(err: OAuthError, *, status_code: int | None = None) -> 
     if err.detail:
         log.info("oauth error %s: %s", err.error, err.detail)
     headers = {**NO_STORE, **err.headers}
-    if err.status_code == 401 and "WWW-Authenticate" not in headers:
+    if err.error == "invalid_client" and "WWW-Authenticate" not in headers:
         headers["WWW-Authenticate"] = challenge("Basic", {"realm": "token"})  # RFC 6749 §5.2 invalid_client
     return JSONResponse(err.to_json(), status_code=status_code or err.status_code, headers=headers)
 
