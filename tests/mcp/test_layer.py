@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hardened.mcp.prm import metadata_document, metadata_path, metadata_url
+from hardened.testing.mcp import authorization_values, jsonrpc_bodies
 from tests.mcp.conftest import HOST, RESOURCE, Signer, make_introspector, make_policy, mcp_client
 
 ACCEPT = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
@@ -239,21 +239,8 @@ def test_malformed_or_large_bodies_never_reach_the_sdk(stack, signer, body, stat
     assert r.status_code == status and stack[2].calls == []
 
 
-_header_values = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
-
-
 @pytest.mark.requirement("HP-MCP-12")
-@given(auth=st.one_of(st.none(), _header_values, st.builds(lambda s, t: f"{s} {t}",
-                                                             st.sampled_from(["Bearer", "DPoP", "bearer", "Basic"]),
-                                                             _header_values)),
-       body=st.one_of(st.binary(max_size=80), st.builds(lambda d: json.dumps(d).encode(),
-                                                         st.dictionaries(st.sampled_from(["jsonrpc", "id", "method",
-                                                                                          "params"]),
-                                                                         st.one_of(st.text(max_size=10),
-                                                                                   st.integers(),
-                                                                                   st.dictionaries(st.text(max_size=5),
-                                                                                                   st.text(max_size=5),
-                                                                                                   max_size=2)))),),
+@given(auth=authorization_values(), body=jsonrpc_bodies(),
        query=st.sampled_from(["", "?a=b", "?access_token=x", "?%zz"]))
 def test_arbitrary_requests_never_give_a_500(auth, body, query) -> None:
     from hardened.clock import FixedClock
