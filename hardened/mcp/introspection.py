@@ -142,7 +142,9 @@ def verify_introspection_response(
     if subject is not None and (not isinstance(subject, str) or len(subject) > 256):
         raise _invalid("token sub is malformed")
     jkt, x5t = _binding(info.get("cnf"))
-    tier = info.get("tier", "baseline")
+    # The AS's ``tier`` wins; without one, a sender-constrained token counts as hardened (DESIGN §2: only hardened
+    # clients hold bound tokens for scopes above baseline) and an unbound one as baseline.
+    tier = info.get("tier", "hardened" if (jkt or x5t) else "baseline")
     if tier not in TIERS:
         raise _invalid("token tier is unknown")
     extra = {k: v for k, v in info.items() if k not in _REGISTERED}

@@ -12,8 +12,11 @@ import pytest
 from fastapi import FastAPI, Form
 from starlette.responses import JSONResponse, Response
 
+from hardened.adapters.memory import MemoryReplayCache
 from hardened.clock import FixedClock
+from hardened.core.dpop_nonce import NonceSource
 from hardened.jose import SigningKey, Typ
+from hardened.mcp.binding import dpop_proof_check
 from hardened.mcp.discovery import JWKSSource
 from hardened.mcp.guard import ResourceGuard
 from hardened.mcp.introspection import IntrospectionPolicy, Introspector
@@ -110,9 +113,21 @@ async def mcp_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-@pytest.fixture
-def stack(signer: Signer, clock: FixedClock):
-    policy = make_policy()
-    guard = ResourceGuard(policy, make_introspector(signer, clock), clock=clock)
+def make_guard(signer: Signer, clock: FixedClock, policy: ResourcePolicy, *, nonces: NonceSource | None = None,
+               **over: Any) -> ResourceGuard:
+    check = dpop_proof_check(policy.origin, replay=MemoryReplayCache(), clock=clock, algorithms=policy.dpop_algs,
+                             nonces=nonces, nonce_required=policy.require_dpop_nonce)
+    return ResourceGuard(policy, make_introspector(signer, clock, **over), proof_check=check, clock=clock)
+
+
+def make_stack(signer: Signer, clock: FixedClock, **policy_over: Any):
+    policy = make_policy(**policy_over)
+    nonces = NonceSource(b"n" * 32, policy.resource) if policy.require_dpop_nonce else None
+    guard = make_guard(signer, clock, policy, nonces=nonces)
     upstream = RecordingUpstream()
     return policy, guard, upstream, build_app(policy, guard, upstream, json_response=True)
+
+
+@pytest.fixture
+def stack(signer: Signer, clock: FixedClock):
+    return make_stack(signer, clock)

@@ -46,6 +46,13 @@ def test_active_token_is_described() -> None:
     assert token.claims == {"tenant": "acme"} and token.expires_at == NOW + 300
 
 
+@pytest.mark.requirement("HP-MCP-04")
+def test_tier_without_a_tier_member_follows_the_binding() -> None:
+    assert verify(response(body=info(tier=None))).tier == "hardened"
+    assert verify(response(body=info(tier=None, cnf=None))).tier == "baseline"
+    assert verify(response(body=info(tier="baseline"))).tier == "baseline"
+
+
 DEFECTS = {
     "wrong typ": (lambda: response(typ=Typ.ACCESS_TOKEN), "ERR_JWS_TYP"),
     "unknown key": (lambda: response(key=SigningKey.generate("ES256")), "ERR_JWK_NOT_FOUND"),
