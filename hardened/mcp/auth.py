@@ -28,7 +28,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hardened.errors import HardenedError, InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from hardened.mcp.guard import ResourceGuard, TransportRefused
 from hardened.mcp.identity import SCOPE_KEY, AccessIdentity, identity_of
-from hardened.mcp.jsonrpc import BodyTooLarge, MalformedBody, parse_messages, read_body, replay, tool_calls
+from hardened.mcp.jsonrpc import (
+    BodyTooLarge,
+    MalformedBody,
+    may_call_tools,
+    parse_messages,
+    read_body,
+    replay,
+    tool_calls,
+)
 from hardened.mcp.policy import ResourcePolicy
 from hardened.mcp.prm import metadata_path, metadata_response, metadata_url
 from hardened.web.errors import NO_STORE, challenge, resource_error_response
@@ -105,7 +113,7 @@ class HardenedMCPMiddleware:
             return None, receive
         try:
             body = await read_body(receive, self.policy.max_body)
-            names = tool_calls(parse_messages(body))
+            names = tool_calls(parse_messages(body)) if may_call_tools(body) else []
         except BodyTooLarge:
             return _jsonrpc_error(413, -32600, "Request body too large"), receive
         except MalformedBody:
@@ -150,7 +158,10 @@ class ToolAccess:
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method not in ("tools/list", "tools/call"):
             return await call_next(ctx)
-        identity = identity_of(ctx)
+        try:
+            identity = identity_of(ctx)
+        except InvalidToken:  # the layer did not run: refuse without saying more (fail closed)
+            raise MCPError(code=INVALID_PARAMS, message="unauthorized") from None
         allowed = self.policy.allowed_tools(identity.scopes, identity.tier)
         if ctx.method == "tools/call":
             name = (ctx.params or {}).get("name")

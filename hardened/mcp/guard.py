@@ -60,27 +60,39 @@ class ProofCheck(Protocol):
     def __call__(self, scope: Mapping[str, Any], *, access_token: str, jkt: str) -> None: ...
 
 
-def _values(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> list[str]:
-    return [v.decode("latin-1") for k, v in headers if k.lower() == name]
+_WANTED = frozenset({b"host", b"origin", b"authorization"})
 
 
-def check_transport(policy: ResourcePolicy, headers: Sequence[tuple[bytes, bytes]]) -> None:
-    hosts, origins = _values(headers, b"host"), _values(headers, b"origin")
+def _collect(headers: Sequence[tuple[bytes, bytes]]) -> dict[bytes, list[str]]:
+    """One pass over the headers: every value of Host, Origin and Authorization (ASGI names are lowercase)."""
+    found: dict[bytes, list[str]] = {b"host": [], b"origin": [], b"authorization": []}
+    for key, value in headers:
+        if key in _WANTED or key.lower() in _WANTED:
+            found[key.lower()].append(value.decode("latin-1"))
+    return found
+
+
+def check_transport(policy: ResourcePolicy, headers: Sequence[tuple[bytes, bytes]],
+                    found: dict[bytes, list[str]] | None = None) -> None:
+    found = found if found is not None else _collect(headers)
+    hosts, origins = found[b"host"], found[b"origin"]
     if len(hosts) != 1 or hosts[0].lower() not in policy.allowed_hosts:
         raise TransportRefused(421, "Host is not this server")
     if len(origins) > 1 or (origins and origins[0].lower() not in policy.allowed_origins):
         raise TransportRefused(403, "Origin is not allowed")
 
 
-def credentials(policy: ResourcePolicy, query: bytes, headers: Sequence[tuple[bytes, bytes]]) -> Credentials | None:
+def credentials(policy: ResourcePolicy, query: bytes, headers: Sequence[tuple[bytes, bytes]],
+                found: dict[bytes, list[str]] | None = None) -> Credentials | None:
     """Step 2: the presented credentials, ``None`` when there are none (RFC 6750 §3.1: then no ``error``)."""
-    try:
-        params = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    except ValueError:
-        raise InvalidRequest("the query string is malformed") from None
-    if any(name == "access_token" for name, _ in params):
-        raise InvalidRequest("access tokens are accepted in the Authorization header only")
-    values = _values(headers, b"authorization")
+    if query:
+        try:
+            params = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        except ValueError:
+            raise InvalidRequest("the query string is malformed") from None
+        if any(name == "access_token" for name, _ in params):
+            raise InvalidRequest("access tokens are accepted in the Authorization header only")
+    values = (found if found is not None else _collect(headers))[b"authorization"]
     if not values:
         return None
     if len(values) > 1:
@@ -109,8 +121,9 @@ class ResourceGuard:
     async def authenticate(self, scope: Mapping[str, Any]) -> AccessIdentity | None:
         """The verified caller of one HTTP request (ASGI ``scope``), ``None`` without credentials, or one error."""
         headers = scope["headers"]
-        check_transport(self.policy, headers)
-        creds = credentials(self.policy, scope.get("query_string", b""), headers)
+        found = _collect(headers)
+        check_transport(self.policy, headers, found)
+        creds = credentials(self.policy, scope.get("query_string", b""), headers, found)
         if creds is None:
             return None
         token = await self.resolver.introspect(creds.token)

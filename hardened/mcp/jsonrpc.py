@@ -13,7 +13,9 @@ from typing import Any
 
 from starlette.types import Message, Receive
 
-__all__ = ["BodyTooLarge", "MalformedBody", "parse_messages", "read_body", "replay", "tool_calls"]
+__all__ = [
+    "BodyTooLarge", "MalformedBody", "may_call_tools", "parse_messages", "read_body", "replay", "tool_calls",
+]
 
 MAX_BATCH = 32
 
@@ -76,6 +78,12 @@ def parse_messages(body: bytes) -> list[dict[str, Any]]:
     if not messages or len(messages) > MAX_BATCH or not all(isinstance(m, dict) for m in messages):
         raise MalformedBody("not a JSON-RPC message")
     return messages
+
+
+def may_call_tools(body: bytes) -> bool:
+    """False only when no JSON parser can find a ``tools/call`` in ``body``: the literal is absent and nothing is
+    escaped (``\\u0074ools/call`` and ``tools\\/call`` need a backslash). Lets plain requests skip the strict parse."""
+    return b"tools/call" in body or b"\\" in body
 
 
 def tool_calls(messages: list[dict[str, Any]]) -> list[str]:

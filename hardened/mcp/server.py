@@ -48,12 +48,13 @@ class Upstream(Protocol):
     async def place_trade(self, caller: AccessIdentity, order: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
-def build_mcp_server(policy: ResourcePolicy, upstream: Upstream) -> MCPServer:
-    """The SDK server with the two tools and the ``tools/list`` filter of the policy."""
+def build_mcp_server(policy: ResourcePolicy, upstream: Upstream, *, tool_access: bool = True) -> MCPServer:
+    """The SDK server with the two tools and the ``tools/list`` filter of the policy (``tool_access=False`` only
+    for measuring the unprotected server, as ``benchmarks/mcp_auth.py`` does)."""
     server: MCPServer = MCPServer(
         "hardened-trades",
         instructions="Trades of your organisation. place-trade needs a hardened (sender-constrained) agent.",
-        middleware=[ToolAccess(policy)],
+        middleware=[ToolAccess(policy)] if tool_access else [],
         cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
     )
 
@@ -86,12 +87,13 @@ def build_mcp_server(policy: ResourcePolicy, upstream: Upstream) -> MCPServer:
 
 
 def build_app(policy: ResourcePolicy, guard: ResourceGuard, upstream: Upstream, *,
-              json_response: bool = False) -> ASGIApp:
+              json_response: bool = False, stateless: bool = False) -> ASGIApp:
     """The ASGI app to serve: the SDK's Streamable HTTP app at the policy's path, wrapped by the hardened layer."""
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True,
                                          allowed_hosts=list(policy.allowed_hosts),
                                          allowed_origins=list(policy.allowed_origins))
     sdk_app = build_mcp_server(policy, upstream).streamable_http_app(
-        streamable_http_path=policy.path, json_response=json_response, transport_security=security,
+        streamable_http_path=policy.path, json_response=json_response, stateless_http=stateless,
+        transport_security=security,
         max_request_body_size=policy.max_body)
     return HardenedMCPMiddleware(sdk_app, guard=guard)

@@ -239,6 +239,25 @@ def test_malformed_or_large_bodies_never_reach_the_sdk(stack, signer, body, stat
     assert r.status_code == status and stack[2].calls == []
 
 
+@pytest.mark.requirement("HP-MCP-08")
+@pytest.mark.requirement("HP-MCP-12")
+@pytest.mark.parametrize("body", [
+    rb'{"jsonrpc":"2.0","id":9,"method":"tools\/call","params":{"name":"place-trade","arguments":{}}}',
+    rb'{"jsonrpc":"2.0","id":9,"method":"\u0074ools/call","params":{"name":"place-trade","arguments":{}}}',
+    rb'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"place\u002dtrade","arguments":{}}}',
+])
+def test_escaped_tool_calls_are_still_checked(stack, signer, body) -> None:
+    signer.issue("tok")
+
+    async def script(c):
+        h = await session(c, "tok")
+        return await c.post("/mcp", content=body, headers={**h, "Content-Type": "application/json"})
+
+    r = run(stack, script)
+    assert r.status_code == 403 and 'scope="trades:write"' in r.headers["www-authenticate"]
+    assert stack[2].calls == []
+
+
 @pytest.mark.requirement("HP-MCP-12")
 @given(auth=authorization_values(), body=jsonrpc_bodies(),
        query=st.sampled_from(["", "?a=b", "?access_token=x", "?%zz"]))
