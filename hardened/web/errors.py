@@ -69,9 +69,9 @@ def resource_error_response(
     With ``err`` None the request carried no credentials: RFC 6750 §3.1 says the challenge then has no
     ``error``. ``algs`` goes only on the DPoP challenge.
     """
-    status = status_code or (err.status_code if err is not None else 401)
-    if status not in (401, 403):
-        status = 401
+    # RFC 6750 §3.1 / RFC 9449 §7.1: invalid_request 400, insufficient_scope 403, every other challenge 401
+    # (invalid_token, invalid_dpop_proof, use_dpop_nonce, and no credentials at all).
+    status = status_code or {"invalid_request": 400, "insufficient_scope": 403}.get(err.error if err else "", 401)
     response = Response(status_code=status, headers=dict(NO_STORE))
     if err is not None and err.detail:
         log.info("resource error %s: %s", err.error, err.detail)
@@ -105,12 +105,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code >= 500:
             return oauth_error_response(ServerError())
-        body = {"error": "invalid_request" if exc.status_code < 500 else "server_error"}
+        body = {"error": "invalid_request"}
         if exc.status_code == 404:
             body = {"error": "not_found"}
         elif exc.status_code == 405:
             body = {"error": "method_not_allowed"}
-        return JSONResponse(body, status_code=exc.status_code, headers=dict(NO_STORE))
+        return JSONResponse(body, status_code=exc.status_code, headers={**NO_STORE, **(exc.headers or {})})
 
     async def on_anything(_: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
