@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hardened.errors import HardenedError, InsufficientScope, InvalidRequest, InvalidToken, OAuthError
+from hardened.errors import HardenedError, InsufficientScope, InvalidToken, OAuthError
 from hardened.mcp.guard import ResourceGuard, TransportRefused
 from hardened.mcp.identity import SCOPE_KEY, AccessIdentity, identity_of
 from hardened.mcp.jsonrpc import (
@@ -39,7 +39,7 @@ from hardened.mcp.jsonrpc import (
 )
 from hardened.mcp.policy import ResourcePolicy
 from hardened.mcp.prm import metadata_path, metadata_response, metadata_url
-from hardened.web.errors import NO_STORE, challenge, resource_error_response
+from hardened.web.errors import NO_STORE, resource_error_response
 
 __all__ = ["HardenedMCPMiddleware", "ResourceChallenge", "ToolAccess", "challenge_response", "require_access"]
 
@@ -53,13 +53,6 @@ def challenge_response(policy: ResourcePolicy, err: OAuthError | None, *, scheme
     schemes = (scheme,) if scheme else policy.schemes()
     algs = " ".join(policy.dpop_algs)
     rm = metadata_url(policy.resource)
-    if isinstance(err, InvalidRequest):
-        # RFC 6750 §3.1: invalid_request is a 400 (hardened.web.errors renders only 401/403 for resources).
-        response = Response(status_code=400, headers=dict(NO_STORE))
-        for s in schemes:
-            params = {"error": err.error, "error_description": err.description or None, "resource_metadata": rm}
-            response.headers.append("WWW-Authenticate", challenge(s, params))
-        return response
     return resource_error_response(err, schemes=schemes, resource_metadata=rm, scope=scope, algs=algs)
 
 
