@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import logging
 import shutil
 import sys
 import tempfile
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
+    logging.disable(logging.INFO)  # one line per step: request logs (and their private details) stay out
     print("hardened demo: agent -> MCP server -> upstream API, FAPI 2.0 grade, on loopback")
     missing = _missing()
     if missing:

@@ -149,7 +149,10 @@ async def run_demo(data_dir: Path, steps: Steps, redirect_uri: str, *, keep: boo
         agent = HardenedAgent(stack.mcp_url, credentials, HeadlessBrowser(stack.username, stack.password),
                               registrations=Registrations(),
                               on_step=lambda name, detail: steps.line(True, name, detail))
-        await steps.run("agent flow", lambda: _finish(_agent_flow(stack, steps, agent)))
+        try:
+            await _agent_flow(stack, steps, agent)
+        except Exception as exc:  # reported, never hidden
+            steps.line(False, "agent flow", f"{type(exc).__name__}: {exc}")
         async with httpx.AsyncClient(timeout=10) as http:
             as_meta = (await http.get(stack.as_url + "/.well-known/oauth-authorization-server")).json()
         if agent.tokens is not None:
@@ -168,8 +171,3 @@ async def run_demo(data_dir: Path, steps: Steps, redirect_uri: str, *, keep: boo
         raise
     stack.stop()
     return None
-
-
-async def _finish(flow: Any) -> str:
-    await flow
-    return "discovery, registration, PAR, consent, token, tools, step-up and exchange completed"

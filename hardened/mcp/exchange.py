@@ -86,7 +86,7 @@ class ExchangingUpstream:
 
     async def _call(self, caller: AccessIdentity, scope: str, method: str, path: str, **kwargs: Any) -> Any:
         token = await self.exchange(caller, scope)
-        auth = DPoPAuth(self.credentials.dpop_key, access_token=token, clock=self.clock)
+        auth = DPoPAuth(self.credentials.dpop_key, access_token=token, resource=self.url, clock=self.clock)
         try:
             response = await self._http.request(method, self.url + path, auth=auth, **kwargs)
         except httpx.HTTPError as exc:

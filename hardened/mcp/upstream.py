@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,16 +103,17 @@ def build_upstream_app(config: UpstreamConfig) -> FastAPI:
                                        algs=" ".join(config.token_policy.algorithms))
 
     app.add_exception_handler(_Refused, on_refused)
-    reader = Annotated[tuple[VerifiedUpstreamToken, UserClaims], Depends(_caller(config, "trades:read"))]
-    writer = Annotated[tuple[VerifiedUpstreamToken, UserClaims], Depends(_caller(config, "trades:write"))]
+    read_access = Depends(_caller(config, "trades:read"))
+    write_access = Depends(_caller(config, "trades:write"))
 
     @app.get("/trades")
-    async def list_trades(caller: reader, symbol: Annotated[str | None, Query(pattern=_SYMBOL)] = None) -> dict:
+    async def list_trades(caller: tuple[VerifiedUpstreamToken, UserClaims] = read_access,
+                          symbol: str | None = Query(default=None, pattern=_SYMBOL)) -> dict:
         _, user = caller
         return {"trades": config.store.visible(user, symbol=symbol)}
 
     @app.post("/trades", status_code=201)
-    async def place_trade(order: Order, caller: writer) -> dict:
+    async def place_trade(order: Order, caller: tuple[VerifiedUpstreamToken, UserClaims] = write_access) -> dict:
         token, user = caller
         if user.role not in WRITERS:
             raise _Refused(AccessDenied("this user may not place trades"))
