@@ -278,3 +278,23 @@ def test_arbitrary_requests_never_give_a_500(auth, body, query) -> None:
         headers["Authorization"] = auth
     r = run((None, None, None, app), lambda c: c.post("/mcp" + query, content=body, headers=headers))
     assert r.status_code < 500
+
+
+@pytest.mark.requirement("HP-MCP-04")
+@pytest.mark.requirement("HP-MCP-05")
+def test_revoked_token_is_refused_once_the_cache_bound_passes(stack, signer, clock) -> None:
+    signer.issue("tok", exp=clock.now() + 3600)
+
+    async def script(c):
+        h = {**ACCEPT, "Authorization": "Bearer tok"}
+        first = await c.post("/mcp", json=INIT, headers=h)
+        signer.revoke("tok")
+        clock.advance(59)
+        cached = await c.post("/mcp", json=INIT, headers=h)
+        clock.advance(1)  # the default max_ttl (60 s) has passed: introspected again
+        revoked = await c.post("/mcp", json=INIT, headers=h)
+        return first, cached, revoked
+
+    first, cached, revoked = run(stack, script)
+    assert (first.status_code, cached.status_code, revoked.status_code) == (200, 200, 401)
+    assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
