@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--password-file", help="file holding the user's password")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each authorization step")
     ns = parser.parse_args(argv)
+    logging.disable(logging.INFO)  # request logs stay out of the tool's output
     if ns.action == "call" and not ns.tool:
         parser.error("call needs a TOOL")
     try:

@@ -23,7 +23,7 @@ from hardened.mcp.agent_auth import mcp_session
 from hardened.mcp.browser import HeadlessBrowser
 from hardened.mcp.stack import Stack, enrol_agent, start_stack
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "write_agent_folder"]
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "attacker", "version": "1"}}}
@@ -125,7 +125,7 @@ async def _stock_client(stack: Stack, as_meta: dict[str, Any]) -> str:
     return "registered as baseline; its request for trades:write refused (invalid_scope)"
 
 
-def _write_agent_folder(folder: Path, credentials: AgentCredentials, password: str) -> None:
+def write_agent_folder(folder: Path, credentials: AgentCredentials, password: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "assertion.pem").write_bytes(credentials.assertion_key.private_pem())
     (folder / "dpop.pem").write_bytes(credentials.dpop_key.private_pem())
@@ -164,7 +164,7 @@ async def run_demo(data_dir: Path, steps: Steps, redirect_uri: str, *, keep: boo
                         lambda: _forged_statement(stack, credentials.software_statement, as_meta))
         await steps.run("attack: stock client asking for a hardened scope", lambda: _stock_client(stack, as_meta))
         if keep:
-            _write_agent_folder(data_dir / "agent", credentials, stack.password)
+            write_agent_folder(data_dir / "agent", credentials, stack.password)
             return stack
     except BaseException:
         stack.stop()

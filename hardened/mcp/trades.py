@@ -29,11 +29,11 @@ WRITERS = ("trader", "admin")
 
 #: Demo data: two tenants, two countries each.
 SEED: tuple[tuple[str, str, str, str, str, int, float], ...] = (
-    ("acme", "GB", "alice", "VOD.L", "buy", 100, 72.5),
-    ("acme", "GB", "bob", "BARC.L", "sell", 50, 180.2),
-    ("acme", "FR", "claire", "AIR.PA", "buy", 10, 140.0),
-    ("globex", "GB", "dave", "HSBA.L", "buy", 200, 650.0),
-    ("globex", "US", "erin", "AAPL", "sell", 5, 190.0),
+    ("acme", "GB", "user-alice", "VOD.L", "buy", 100, 72.5),
+    ("acme", "GB", "user-bob", "BARC.L", "sell", 50, 180.2),
+    ("acme", "FR", "user-claire", "AIR.PA", "buy", 10, 140.0),
+    ("globex", "GB", "user-dave", "HSBA.L", "buy", 200, 650.0),
+    ("globex", "US", "user-erin", "AAPL", "sell", 5, 190.0),
 )
 
 

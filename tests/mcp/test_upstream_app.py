@@ -66,7 +66,7 @@ def test_read_with_a_bound_exchanged_token(api) -> None:
     token = at(clock)
     r = call(app, "GET", "/trades?symbol=VOD.L", headers(clock, token))
     assert r.status_code == 200, r.text
-    assert [(t["trader"], t["symbol"]) for t in r.json()["trades"]] == [("alice", "VOD.L")]
+    assert [(t["trader"], t["symbol"]) for t in r.json()["trades"]] == [("user-alice", "VOD.L")]
 
 
 @pytest.mark.requirement("HP-MCP-15")

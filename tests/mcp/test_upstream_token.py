@@ -74,7 +74,7 @@ def test_arbitrary_claims_are_accepted_or_invalid_token(over) -> None:
 
 
 def user(**over) -> UserClaims:
-    claims = {"sub": "alice", "tenant": "acme", "country": "GB", "role": "viewer", **over}
+    claims = {"sub": "user-alice", "tenant": "acme", "country": "GB", "role": "viewer", **over}
     parsed = UserClaims.from_claims(claims)
     assert parsed is not None
     return parsed
@@ -85,13 +85,13 @@ def test_trades_are_filtered_by_tenant_country_and_role(tmp_path) -> None:
     store = TradeStore(tmp_path / "trades.sqlite")
     store.seed(NOW)
     store.seed(NOW)  # idempotent
-    assert {t["trader"] for t in store.visible(user())} == {"alice", "bob"}
-    assert {t["trader"] for t in store.visible(user(role="admin"))} == {"alice", "bob", "claire"}
-    assert {t["trader"] for t in store.visible(user(tenant="globex", country="US"))} == {"erin"}
+    assert {t["trader"] for t in store.visible(user())} == {"user-alice", "user-bob"}
+    assert {t["trader"] for t in store.visible(user(role="admin"))} == {"user-alice", "user-bob", "user-claire"}
+    assert {t["trader"] for t in store.visible(user(tenant="globex", country="US"))} == {"user-erin"}
     assert store.visible(user(tenant="initech")) == []
     assert [t["symbol"] for t in store.visible(user(), symbol="VOD.L")] == ["VOD.L"]
     placed = store.place(user(role="trader"), symbol="X", side="buy", quantity=1, price=2.0, now=NOW)
-    assert placed["tenant"] == "acme" and placed["country"] == "GB" and placed["trader"] == "alice"
+    assert placed["tenant"] == "acme" and placed["country"] == "GB" and placed["trader"] == "user-alice"
     assert placed["id"] in {t["id"] for t in store.visible(user())}
 
 
