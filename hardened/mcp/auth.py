@@ -130,8 +130,14 @@ class HardenedMCPMiddleware:
     def _session_recorder(self, scope: Scope, send: Send) -> Callable[[Message], Awaitable[None]]:
         identity: AccessIdentity = scope[SCOPE_KEY]
 
+        fresh = getattr(self.guard.proof_check, "fresh_nonce_header", None)
+        nonce = fresh() if fresh is not None and identity.jkt is not None else {}
+
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if nonce:
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      *((k.lower().encode(), v.encode()) for k, v in nonce.items())]}
                 for key, value in message.get("headers", []):
                     if key.lower() == SESSION_HEADER:
                         self._sessions.setdefault(value.decode("latin-1"), identity.principal)

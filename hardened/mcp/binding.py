@@ -32,6 +32,10 @@ class DPoPProofCheck:
     def __call__(self, scope: Mapping[str, Any], *, access_token: str, jkt: str) -> None:
         self.verifier.check_resource_request(Request(dict(scope)), access_token, jkt)
 
+    def fresh_nonce_header(self) -> dict[str, str]:
+        """RFC 9449 §8.2: where nonces are required, every answer carries a fresh one, so clients keep up."""
+        return self.verifier.fresh_nonce_header()
+
 
 def dpop_proof_check(external_url: str, *, replay: ReplayCache, clock: Clock, algorithms: tuple[str, ...],
                      nonces: NonceSource | None = None, nonce_required: bool = False) -> DPoPProofCheck:
