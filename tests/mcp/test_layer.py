@@ -298,3 +298,46 @@ def test_revoked_token_is_refused_once_the_cache_bound_passes(stack, signer, clo
     first, cached, revoked = run(stack, script)
     assert (first.status_code, cached.status_code, revoked.status_code) == (200, 200, 401)
     assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+
+
+@pytest.mark.requirement("HP-MCP-09")
+def test_every_tool_must_have_a_requirement() -> None:
+    from hardened.mcp.policy import ToolRequirement
+    from hardened.mcp.server import build_mcp_server
+    from tests.mcp.conftest import RecordingUpstream
+
+    partial = make_policy(tools={"list-trades": ToolRequirement(frozenset({"trades:read"}))})
+    with pytest.raises(ValueError, match="place-trade"):
+        build_mcp_server(partial, RecordingUpstream())
+
+
+@pytest.mark.requirement("HP-MCP-09")
+def test_tool_access_refuses_inside_the_sdk_what_the_policy_does_not_allow() -> None:
+    from types import SimpleNamespace
+
+    from mcp.shared.exceptions import MCPError
+
+    from hardened.mcp.auth import ToolAccess
+    from hardened.mcp.identity import SCOPE_KEY, AccessIdentity
+
+    caller = AccessIdentity(subject="a", client_id="c", scopes=frozenset({"trades:read"}), tier="baseline",
+                            scheme="Bearer", expires_at=1e12)
+    access = ToolAccess(make_policy())
+
+    def ctx(method, params=None, identity=caller):
+        request = SimpleNamespace(scope={SCOPE_KEY: identity} if identity else {})
+        return SimpleNamespace(method=method, params=params, request=request)
+
+    async def call_next(_ctx):
+        return "ran"
+
+    async def main():
+        assert await access(ctx("tools/call", {"name": "list-trades"}), call_next) == "ran"
+        for name in ("place-trade", "unknown-tool"):
+            with pytest.raises(MCPError):
+                await access(ctx("tools/call", {"name": name}), call_next)
+        with pytest.raises(MCPError, match="unauthorized"):  # the layer did not run: refused, nothing said
+            await access(ctx("tools/call", {"name": "list-trades"}, identity=None), call_next)
+        assert await access(ctx("ping"), call_next) == "ran"
+
+    asyncio.run(main())
