@@ -76,7 +76,7 @@ def signer(clock: FixedClock) -> Signer:
 
 
 def make_policy(**over: Any) -> ResourcePolicy:
-    return ResourcePolicy(resource=RESOURCE, authorization_servers=(ISSUER,), tools=TRADE_TOOLS, **over)
+    return ResourcePolicy(**{"resource": RESOURCE, "authorization_servers": (ISSUER,), "tools": TRADE_TOOLS, **over})
 
 
 def make_introspector(signer: Signer, clock: FixedClock, **over: Any) -> Introspector:
