@@ -11,7 +11,15 @@ Public facade::
 """
 
 from hardened.jose.algs import ALGORITHMS
-from hardened.jose.claims import ClaimsPolicy, JWTPolicy, VerifiedJWT, check_claims, numeric_date, string_claim, verify_jwt
+from hardened.jose.claims import (
+    ClaimsPolicy,
+    JWTPolicy,
+    VerifiedJWT,
+    check_claims,
+    numeric_date,
+    string_claim,
+    verify_jwt,
+)
 from hardened.jose.encoding import b64url_decode, b64url_encode, canonical_json, loads_object
 from hardened.jose.jws import JWSPolicy, VerifiedJWS, verify_jws
 from hardened.jose.keys import KeySet, PublicKey, public_key_from_jwk, thumbprint

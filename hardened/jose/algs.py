@@ -59,7 +59,7 @@ def verify_bytes(alg: str, key: Any, signing_input: bytes, signature: bytes) -> 
             raise JoseError("ERR_JWS_ALG_NOT_ALLOWED", "algorithm is not allowed")
     except InvalidSignature:
         raise JoseError("ERR_JWS_SIGNATURE_INVALID", "signature verification failed") from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         raise JoseError("ERR_JWS_SIGNATURE_INVALID", "signature verification failed") from None
 
 

@@ -23,6 +23,11 @@ MAX_NUMERIC_DATE = 253_402_300_799
 FAPI_MAX_FUTURE_SKEW = 60.0
 
 
+def _is_number(value: Any) -> bool:
+    kind = type(value)
+    return (kind is int or kind is float) and math.isfinite(value)
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimsPolicy:
     """Claim rules for one JWT kind. ``max_future_skew`` is capped at FAPI's 60 s."""
@@ -39,8 +44,18 @@ class ClaimsPolicy:
     max_lifetime: float | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.max_future_skew <= FAPI_MAX_FUTURE_SKEW:
+        if not _is_number(self.max_future_skew) or not 0 <= self.max_future_skew <= FAPI_MAX_FUTURE_SKEW:
             raise JoseError("ERR_POLICY", "max_future_skew must be between 0 and 60 seconds")
+        for name in ("max_age", "max_lifetime"):
+            value = getattr(self, name)
+            if value is not None and (not _is_number(value) or value < 0):
+                raise JoseError("ERR_POLICY", f"{name} must be a non-negative number")
+        for name in ("issuer", "audience", "subject"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise JoseError("ERR_POLICY", f"{name} must be a non-empty string")
+        if isinstance(self.require, str) or not all(isinstance(n, str) for n in self.require):
+            raise JoseError("ERR_POLICY", "require must be a collection of claim names")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +68,8 @@ class JWTPolicy:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedJWT:
+    """A JWT whose signature (``jws``) and claims verified; ``header`` and ``claims`` are the caller's own copies."""
+
     header: dict[str, Any]
     claims: dict[str, Any]
     jws: VerifiedJWS
@@ -69,12 +86,11 @@ def numeric_date(claims: Mapping[str, Any], name: str, *, required: bool) -> flo
             raise _claim_error(name, f"{name} claim is required", "ERR_JWT_CLAIM_MISSING")
         return None
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is not int and kind is not float:  # exactly a JSON number: bool (an int subclass) is refused here
         raise _claim_error(name, f"{name} claim is not a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _claim_error(name, f"{name} claim is not a finite number")
-    if not 0 <= value <= MAX_NUMERIC_DATE:
-        raise _claim_error(name, f"{name} claim is out of range")
+    if not 0 <= value <= MAX_NUMERIC_DATE:  # NaN compares false and infinities are out of range: both refused
+        raise _claim_error(name, f"{name} claim is not a finite number in range")
     return float(value)
 
 
@@ -106,6 +122,10 @@ def _check_audience(claims: Mapping[str, Any], policy: ClaimsPolicy) -> None:
 
 def check_claims(claims: Mapping[str, Any], *, policy: ClaimsPolicy, now: float) -> None:
     """Check registered claims under ``policy`` at time ``now``; raise JoseError naming the failed claim."""
+    if type(claims) is not dict and not isinstance(claims, Mapping):
+        raise JoseError("ERR_JSON", "claims are not a JSON object")
+    if not _is_number(now):
+        raise JoseError("ERR_POLICY", "now must be a finite number")
     for name in policy.require:
         if name not in claims or claims[name] is None:
             raise _claim_error(name, f"{name} claim is required", "ERR_JWT_CLAIM_MISSING")
@@ -114,10 +134,11 @@ def check_claims(claims: Mapping[str, Any], *, policy: ClaimsPolicy, now: float)
     nbf = numeric_date(claims, "nbf", required=False)
     if exp is not None and now >= exp:
         raise _claim_error("exp", "token has expired", "ERR_JWT_EXPIRED")
-    for name, value in (("iat", iat), ("nbf", nbf)):
-        # FAPI 2.0 SP §5.3.2.1: up to 10 s (policy) in the future is accepted, beyond is refused.
-        if value is not None and value - now > policy.max_future_skew:
-            raise _claim_error(name, f"{name} claim is in the future", "ERR_JWT_NOT_YET_VALID")
+    # FAPI 2.0 SP §5.3.2.1: up to 10 s (policy) in the future is accepted, beyond is refused.
+    if iat is not None and iat - now > policy.max_future_skew:
+        raise _claim_error("iat", "iat claim is in the future", "ERR_JWT_NOT_YET_VALID")
+    if nbf is not None and nbf - now > policy.max_future_skew:
+        raise _claim_error("nbf", "nbf claim is in the future", "ERR_JWT_NOT_YET_VALID")
     if policy.max_age is not None and iat is not None and now - iat > policy.max_age:
         raise _claim_error("iat", "token is too old", "ERR_JWT_TOO_OLD")
     if policy.max_lifetime is not None and exp is not None and iat is not None and exp - iat > policy.max_lifetime:
@@ -132,6 +153,8 @@ def check_claims(claims: Mapping[str, Any], *, policy: ClaimsPolicy, now: float)
 
 def verify_jwt(token: Any, *, policy: JWTPolicy, now: float, keys: KeySet | None = None) -> VerifiedJWT:
     """Verify a JWT's signature (``verify_jws``) and then its claims (``check_claims``)."""
+    if not isinstance(policy, JWTPolicy):
+        raise JoseError("ERR_POLICY", "policy is not a JWTPolicy")
     verified = verify_jws(token, policy=policy.jws, keys=keys)
     check_claims(verified.payload, policy=policy.claims, now=now)
     return VerifiedJWT(header=verified.header, claims=verified.payload, jws=verified)

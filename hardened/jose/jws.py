@@ -33,6 +33,10 @@ __all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws"]
 _FORBIDDEN = frozenset({"jku", "x5u", "x5c", "b64", "enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
 
 
+#: Verified headers remembered per policy (RFC 7515 §5.2 steps 2-5 depend only on the header text and the policy).
+_HEADER_CACHE_SIZE = 256
+
+
 @dataclass(frozen=True, slots=True)
 class JWSPolicy:
     """What one JWT kind requires of its JWS. Defaults: FAPI algorithms, ``typ`` required, modest sizes."""
@@ -44,16 +48,26 @@ class JWSPolicy:
     max_token: int = 8192
     max_header: int = 2048
     max_payload: int = 8192
+    _algs: frozenset[str] = field(init=False, repr=False, compare=False)
     _types: frozenset[str] = field(init=False, repr=False, compare=False)
+    _headers: dict[str, tuple[dict[str, Any], str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        bad = [a for a in self.algorithms if a not in ALGORITHMS]
-        if bad or not self.algorithms:
+        algs = (self.algorithms,) if isinstance(self.algorithms, str) else tuple(self.algorithms)
+        bad = [a for a in algs if a not in ALGORITHMS]
+        if bad or not algs:
             raise JoseError("ERR_POLICY", f"algorithms {bad} are not allowed")
         if self.typ is None and not self.typ_optional:
             raise JoseError("ERR_POLICY", "a JWS policy must name the expected typ")
         types = (self.typ,) if isinstance(self.typ, str) else tuple(self.typ or ())
+        if not all(isinstance(t, str) and t for t in types):
+            raise JoseError("ERR_POLICY", "typ values must be non-empty strings")
+        sizes = (self.max_token, self.max_header, self.max_payload)
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
+            raise JoseError("ERR_POLICY", "size limits must be positive integers")
+        object.__setattr__(self, "_algs", frozenset(algs))
         object.__setattr__(self, "_types", frozenset(media_type(t) for t in types))
+        object.__setattr__(self, "_headers", {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +80,12 @@ class VerifiedJWS:
 
 
 def _split(token: Any, policy: JWSPolicy) -> list[str]:
+    """RFC 7515 §7.1: the compact serialisation is exactly three base64url parts."""
     if not isinstance(token, str):
         raise JoseError("ERR_JWS_MALFORMED", "token is not a string")
     if len(token) > policy.max_token:
         raise JoseError("ERR_TOO_LARGE", f"token is longer than {policy.max_token} characters")
-    if token[:1] == "{":
+    if token[:1] == "{" or token.lstrip()[:1] == "{":
         raise JoseError("ERR_JWS_MALFORMED", "JWS JSON serialization is not accepted")
     parts = token.split(".")
     if len(parts) == 5:
@@ -81,19 +96,21 @@ def _split(token: Any, policy: JWSPolicy) -> list[str]:
 
 
 def _check_header(header: dict[str, Any], policy: JWSPolicy) -> str:
+    """RFC 7515 §5.2 step 5 and RFC 8725 §3.1, §3.10, §3.11: the header parameters this kind allows."""
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise JoseError("ERR_JWS_MALFORMED", "alg header is missing or not a string")
     if alg.lower() == "none":
         raise JoseError("ERR_JWS_ALG_NOT_ALLOWED", "unsigned JWTs (alg none) are not accepted")
-    if alg not in policy.algorithms:
+    if alg not in policy._algs:
         raise JoseError("ERR_JWS_ALG_NOT_ALLOWED", "algorithm is not allowed")
-    typ = header.get("typ")
-    if typ is None:
+    if "typ" not in header:
         if not policy.typ_optional:
             raise JoseError("ERR_JWS_TYP", "typ header is required")
-    elif not isinstance(typ, str) or media_type(typ) not in policy._types:
-        raise JoseError("ERR_JWS_TYP", "typ header is not the expected JWT kind")
+    else:
+        typ = header["typ"]
+        if not isinstance(typ, str) or media_type(typ) not in policy._types:
+            raise JoseError("ERR_JWS_TYP", "typ header is not the expected JWT kind")
     if "crit" in header:
         raise JoseError("ERR_JWS_CRIT", "crit header names extensions that are not understood")
     forbidden = _FORBIDDEN.intersection(header)
@@ -101,19 +118,32 @@ def _check_header(header: dict[str, Any], policy: JWSPolicy) -> str:
         raise JoseError("ERR_JWS_HEADER", f"header parameter {sorted(forbidden)[0]} is not allowed")
     if "jwk" in header and not policy.embedded_jwk:
         raise JoseError("ERR_JWS_HEADER", "header parameter jwk is not allowed for this JWT kind")
-    kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > MAX_KID):
-        raise JoseError("ERR_JWS_HEADER", "kid header is not a short non-empty string")
+    if "kid" in header:
+        kid = header["kid"]
+        if not isinstance(kid, str) or not kid or len(kid) > MAX_KID:
+            raise JoseError("ERR_JWS_HEADER", "kid header is not a short non-empty string")
     return alg
 
 
-def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
-    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
-    head_b64, payload_b64, sig_b64 = _split(token, policy)
+def _header(head_b64: str, policy: JWSPolicy) -> tuple[dict[str, Any], str]:
+    """RFC 7515 §5.2 steps 2-5: the checked header and its alg."""
     if len(head_b64) > (policy.max_header * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"header is larger than {policy.max_header} bytes")
     header = loads_object(b64url_decode(head_b64, what="header"), what="header", max_bytes=policy.max_header)
-    alg = _check_header(header, policy)
+    return header, _check_header(header, policy)
+
+
+def _remember(head_b64: str, header: dict[str, Any], alg: str, policy: JWSPolicy) -> None:
+    """Cache a header only after its JWS verified, and only when it is flat (a shallow copy is a full copy)."""
+    if head_b64 in policy._headers or not all(type(v) is str for v in header.values()):
+        return
+    if len(policy._headers) >= _HEADER_CACHE_SIZE:
+        policy._headers.clear()
+    policy._headers[head_b64] = (dict(header), alg)
+
+
+def _key(header: dict[str, Any], alg: str, policy: JWSPolicy, keys: KeySet | None) -> PublicKey:
+    """RFC 7515 §5.2 step 8, RFC 8725 §3.10: the embedded key (DPoP only) or a kid lookup in one key set."""
     if policy.embedded_jwk:
         if "jwk" not in header:
             raise JoseError("ERR_JWS_HEADER", "jwk header is required for this JWT kind")
@@ -124,10 +154,25 @@ def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> 
         key = keys.find(alg, header.get("kid"))
     if key.alg != alg:
         raise JoseError("ERR_JWK_INVALID", "key does not fit the JWS alg")
+    return key
+
+
+def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
+    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
+    if not isinstance(policy, JWSPolicy):
+        raise JoseError("ERR_POLICY", "policy is not a JWSPolicy")
+    if keys is not None and not isinstance(keys, KeySet):
+        raise JoseError("ERR_POLICY", "keys is not a KeySet")
+    head_b64, payload_b64, sig_b64 = _split(token, policy)
+    cached = policy._headers.get(head_b64)
+    header, alg = (dict(cached[0]), cached[1]) if cached is not None else _header(head_b64, policy)
+    key = _key(header, alg, policy, keys)
     if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
     signature = b64url_decode(sig_b64, what="signature")
     payload_raw = b64url_decode(payload_b64, what="payload")
-    verify_bytes(alg, key.key, f"{head_b64}.{payload_b64}".encode("ascii"), signature)
+    verify_bytes(alg, key.key, token[: len(head_b64) + 1 + len(payload_b64)].encode("ascii"), signature)
     payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
+    if cached is None:
+        _remember(head_b64, header, alg, policy)
     return VerifiedJWS(header=header, payload=payload, key=key)

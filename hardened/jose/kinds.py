@@ -6,6 +6,8 @@ never a client assertion, a software statement is never an access token. ``tests
 
 from __future__ import annotations
 
+from hardened.errors import JoseError
+
 __all__ = ["Typ", "media_type"]
 
 
@@ -15,7 +17,7 @@ class Typ:
     #: RFC 9449 §4.2
     DPOP = "dpop+jwt"
     #: RFC 9068 §2.1
-    ACCESS_TOKEN = "at+jwt"
+    ACCESS_TOKEN = "at+jwt"  # noqa: S105 - a media type, not a secret
     #: RFC 9701 §5
     INTROSPECTION = "token-introspection+jwt"
     #: draft-ietf-oauth-rfc7523bis §4 (explicit typing of client authentication JWTs)
@@ -35,6 +37,12 @@ class Typ:
 
 
 def media_type(typ: str) -> str:
-    """RFC 7515 §4.1.9: compare ``typ`` as a media type: case-insensitive, ``application/`` implied without '/'."""
+    """RFC 7515 §4.1.9: compare ``typ`` as a media type: case-insensitive, ``application/`` implied without '/'.
+
+    Media types are ASCII (RFC 6838 §4.2): anything else is refused, so that no Unicode case mapping (the Kelvin
+    sign lower-cases to ``k``) can make another string equal to a registered type.
+    """
+    if not isinstance(typ, str) or not typ.isascii():
+        raise JoseError("ERR_JWS_TYP", "typ is not an ASCII string")
     lowered = typ.lower()
     return lowered if "/" in lowered else "application/" + lowered

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
@@ -36,6 +37,11 @@ def _public_jwk_of(key: Any) -> dict[str, str]:
         return {"kty": "RSA", "e": b64url_encode(nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")),
                 "n": b64url_encode(nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big"))}
     raise JoseError("ERR_JWK_INVALID", "unsupported private key type")
+
+
+def _compact(value: Any) -> bytes:
+    """RFC 7515 §3.1: the JSON of a header or payload, compact, finite numbers only, UTF-8."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 class SigningKey:
@@ -65,7 +71,7 @@ class SigningKey:
         """Load an unencrypted PKCS#8 (or traditional) PEM private key."""
         try:
             key = serialization.load_pem_private_key(pem, password=None)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise JoseError("ERR_JWK_INVALID", "not an unencrypted PEM private key") from exc
         return cls(key, kid=kid)
 
@@ -75,6 +81,10 @@ class SigningKey:
         from jwcrypto import jwk as jwcrypto_jwk  # only hardened.jose imports jwcrypto
         from jwcrypto.common import JWException
 
+        if not isinstance(jwk, Mapping) or not all(isinstance(k, str) for k in jwk):
+            raise JoseError("ERR_JWK_INVALID", "private JWK is not a JSON object")
+        if jwk.get("kty") not in ("EC", "RSA", "OKP"):
+            raise JoseError("ERR_JWK_INVALID", "private JWK kty is not EC, RSA or OKP")
         try:
             imported = jwcrypto_jwk.JWK(**dict(jwk))
             if not imported.has_private:
@@ -82,7 +92,7 @@ class SigningKey:
             pem = imported.export_to_pem(private_key=True, password=None)
         except JoseError:
             raise
-        except (JWException, ValueError, TypeError, KeyError) as exc:
+        except (JWException, ValueError, TypeError, KeyError, AttributeError, UnsupportedAlgorithm) as exc:
             raise JoseError("ERR_JWK_INVALID", "not a valid private JWK") from exc
         kid = jwk.get("kid")
         return cls.from_pem(pem, kid=kid if isinstance(kid, str) else None)
@@ -117,7 +127,10 @@ class SigningKey:
             hdr.update(header)
         if hdr["alg"] != self.alg or self.alg not in ALGORITHMS:
             raise JoseError("ERR_JWS_ALG_NOT_ALLOWED", "header alg does not match the key")
-        body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
-        head = b64url_encode(json.dumps(hdr, separators=(",", ":")).encode())
+        try:
+            body = payload if isinstance(payload, bytes) else _compact(payload)
+            head = b64url_encode(_compact(hdr))
+        except (TypeError, ValueError, RecursionError, UnicodeEncodeError) as exc:
+            raise JoseError("ERR_JSON", "header or payload cannot be encoded as JSON") from exc
         signing_input = f"{head}.{b64url_encode(body)}".encode("ascii")
         return f"{signing_input.decode('ascii')}.{b64url_encode(self.sign(signing_input))}"
