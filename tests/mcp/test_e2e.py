@@ -155,3 +155,22 @@ def test_demo_runs_every_step_and_passes() -> None:
                  "stock client"):
         assert f"{step}" in text, step
     assert "FAIL" not in text and text.rstrip().endswith("demo passed")
+
+
+@pytest.mark.requirement("HP-MCP-17")
+def test_agent_cli_calls_a_tool_from_a_credentials_folder(world, tmp_path, capsys) -> None:
+    from hardened.mcp.agent_cli import main
+    from hardened.mcp.demo_flow import write_agent_folder
+
+    stack, _ = world
+    key = SigningKey.generate("ES256")
+    statement = enrol_agent(stack, key, REDIRECT, org_id="cli-org", software_id="cli-agent")["software_statement"]
+    folder = tmp_path / "agent"
+    write_agent_folder(folder, AgentCredentials(key, SigningKey.generate("ES256"), statement, REDIRECT),
+                       stack.password)
+    args = ["--credentials", str(folder), "--username", "alice", "--password-file", str(folder / "password")]
+    assert main(["tools", stack.mcp_url, *args]) == 0
+    assert '"list-trades"' in capsys.readouterr().out
+    assert main(["call", stack.mcp_url, "list-trades", "--arguments", '{"symbol": "VOD.L"}', *args]) == 0
+    assert '"VOD.L"' in capsys.readouterr().out
+    assert (folder / "registrations.json").exists()  # the second run reused the registration
