@@ -116,8 +116,14 @@ def verify_client_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Cer
     try:
         verified = verifier.verify(leaf, list(intermediates))
     except verification.VerificationError as exc:
-        raise InvalidClient("client certificate is not trusted", detail=f"chain: {exc}") from None
+        raise InvalidClient("client certificate is not trusted", detail=f"chain: {_one_line(exc)}") from None
     return VerifiedChain(tuple(verified.chain))
+
+
+def _one_line(exc: Exception, limit: int = 300) -> str:
+    """An error text for one log line: it quotes the presented certificate's subject, which the client chose
+    (a CN with a line break would forge log lines), so control characters are escaped and the length bounded."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(exc)[:limit])
 
 
 def verify_server_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], *, server_name: str,
@@ -131,7 +137,7 @@ def verify_server_chain(leaf: x509.Certificate, intermediates: Sequence[x509.Cer
     try:
         return VerifiedChain(tuple(verifier.verify(leaf, list(intermediates))))
     except verification.VerificationError as exc:
-        raise ChainError(f"server certificate is not trusted: {exc}") from None
+        raise ChainError(f"server certificate is not trusted: {_one_line(exc)}") from None
 
 
 def _sans(cert: x509.Certificate) -> list[str]:
@@ -153,7 +159,19 @@ def _eku(cert: x509.Certificate) -> list[str]:
 
 
 def certificate_info(cert: x509.Certificate) -> dict[str, object]:
-    """What ``pki inspect`` shows: RFC 4514 subject and issuer, SANs, validity, EKU, key, ``x5t#S256``."""
+    """What ``pki inspect`` shows: RFC 4514 subject and issuer, SANs, validity, EKU, key, ``x5t#S256``.
+
+    ``cryptography`` parses names, keys and extensions only when asked: a malformed one is a ``PkiError`` here.
+    """
+    try:
+        return _info(cert)
+    except PkiError:
+        raise
+    except ValueError as exc:
+        raise PkiError(f"malformed certificate: {' '.join(str(exc).split())[:200]}") from None
+
+
+def _info(cert: x509.Certificate) -> dict[str, object]:
     try:
         key = key_type_of(cert.public_key())
     except PkiError as exc:

@@ -8,6 +8,13 @@ it in the next PoP; a ``use_attestation_challenge`` answer is retried once with 
     auth = ClientAttestationAuth(attestation_jwt, instance_key, audience=as_issuer)
     httpx.post(token_endpoint, data=form, auth=auth)
 
+The headers go only to the origin of ``audience`` (or to the ``origins`` given, e.g. an AS whose endpoints live on
+another host): a PoP is not bound to the request, only to its ``aud``, so any other server that received one could
+present it, with the attestation, to the real audience while it is fresh (§11.1, §12). Requests to other origins
+are sent without both headers, and challenges are learnt only from the audience's origins. Note that httpx copies
+request headers when it follows a redirect itself (``follow_redirects=True``) without running the auth flow again:
+keep redirects off (the httpx default) for requests to the token and PAR endpoints.
+
 In DPoP combined mode (§5.2) pass ``combined=True``: only the attestation header is sent, and the DPoP proof,
 signed with the same instance key, carries :attr:`ClientAttestationAuth.challenge` as its ``nonce``.
 """
@@ -16,12 +23,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator, Sequence
 
 import httpx
 
+from hardened.client.origin import credential_origin, origin_of
 from hardened.clock import Clock, SystemClock
-from hardened.errors import InvalidClientAttestation
+from hardened.core.attestation import ATTESTATION_HEADER, CHALLENGE_HEADER, MAX_CHALLENGE, POP_HEADER
+from hardened.errors import ConfigurationError, InvalidClientAttestation
 from hardened.jose import SigningKey, Typ
 
 __all__ = [
@@ -31,10 +40,6 @@ __all__ = [
     "fetch_attestation_challenge",
 ]
 
-ATTESTATION_HEADER = "OAuth-Client-Attestation"
-POP_HEADER = "OAuth-Client-Attestation-PoP"
-CHALLENGE_HEADER = "OAuth-Client-Attestation-Challenge"
-MAX_CHALLENGE = 512
 MAX_ERROR_BODY = 4096
 
 
@@ -81,12 +86,18 @@ def _error_code(response: httpx.Response) -> str | None:
 
 
 class ClientAttestationAuth(httpx.Auth):
-    """httpx auth that attaches the attestation and a fresh PoP to every request and answers challenges once."""
+    """httpx auth that attaches the attestation and a fresh PoP to every request to the audience's origin (or to
+    ``origins``), and answers challenges once; other origins get neither header."""
 
-    requires_response_body = True
+    requires_request_body = True  # a retried request is re-sent with the same body
+    requires_response_body = False  # only a 400/401 with a new challenge is read, never a streamed MCP response
 
     def __init__(self, attestation: str, key: SigningKey, *, audience: str, clock: Clock | None = None,
-                 challenge: str | None = None, combined: bool = False) -> None:
+                 challenge: str | None = None, combined: bool = False, origins: Sequence[str] | None = None) -> None:
+        targets = [audience] if origins is None else list(origins)
+        if not targets:
+            raise ConfigurationError("the client attestation needs at least one origin to be sent to")
+        self.origins = frozenset(credential_origin(url, "the client attestation") for url in targets)
         self.attestation = attestation
         self.key = key
         self.audience = audience
@@ -108,12 +119,43 @@ class ClientAttestationAuth(httpx.Auth):
         self.challenge = values[0]
         return True
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def _attach(self, request: httpx.Request) -> bool:
+        """Sign ``request`` if it goes to one of our origins; otherwise strip both headers (see module doc)."""
+        if origin_of(request.url) not in self.origins:
+            for name in (ATTESTATION_HEADER, POP_HEADER):
+                request.headers.pop(name, None)
+            return False
         self._sign(request)
+        return True
+
+    def _challenged(self, response: httpx.Response) -> bool:
+        """§7.4: a 400/401 bringing a new challenge (kept for the next proof); its body says whether to retry."""
+        return self._learn(response) and not self.combined and response.status_code in (400, 401)
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not self._attach(request):
+            yield request
+            return
+        request.read()
         response = yield request
-        fresh = self._learn(response)
-        # §7.4: use_attestation_challenge comes with a new challenge; retry once, never loop.
-        if fresh and not self.combined and _error_code(response) == "use_attestation_challenge":
-            self._sign(request)
-            retried = yield request
-            self._learn(retried)
+        if self._challenged(response):
+            response.read()
+            if _error_code(response) == "use_attestation_challenge":  # retry once, never loop
+                self._sign(request)
+                self._learn((yield request))
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if not self._attach(request):
+            yield request
+            return
+        await request.aread()
+        response = yield request
+        if self._challenged(response):
+            await response.aread()
+            if _error_code(response) == "use_attestation_challenge":
+                self._sign(request)
+                self._learn((yield request))
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The generic flow: like ``sync_auth_flow``, for callers that drive it themselves."""
+        yield from self.sync_auth_flow(request)

@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 
+from hardened.client.origin import credential_origin, origin_of
 from hardened.clock import Clock, SystemClock
 from hardened.core.dpop import build_dpop_proof
-from hardened.errors import ConfigurationError
 from hardened.jose import SigningKey
 
 __all__ = ["DPoPAuth", "challenges", "is_use_dpop_nonce"]
@@ -67,10 +67,6 @@ def is_use_dpop_nonce(response: Any) -> bool:
     return False
 
 
-def _origin(url: Any) -> str:
-    return f"{url.scheme}://{url.host}:{url.port or ''}"
-
-
 class _DPoPFlow:
     """The flow itself, independent of which httpx package drives it."""
 
@@ -86,6 +82,7 @@ class _DPoPFlow:
         clock: Clock | None = None,
         jti: Callable[[], str] | None = None,
         _nonces: OrderedDict[str, str] | None = None,
+        _lock: threading.Lock | None = None,
     ) -> None:
         self.key = key or SigningKey.generate("ES256")
         self.access_token: str | None = None
@@ -95,7 +92,7 @@ class _DPoPFlow:
         self.clock = clock or SystemClock()
         self._jti = jti or (lambda: secrets.token_urlsafe(16))
         self._nonces: OrderedDict[str, str] = _nonces if _nonces is not None else OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = _lock or threading.Lock()  # shared with an as_httpx2() twin, as the nonces are
 
     @property
     def jkt(self) -> str:
@@ -104,22 +101,20 @@ class _DPoPFlow:
 
     def set_access_token(self, access_token: str | None, *, resource: str) -> None:
         """Use ``access_token`` for requests to the origin (scheme, host, port) of ``resource`` only, never
-        elsewhere: not to the AS, not to another server, not after a redirect to another origin."""
+        elsewhere: not to the AS, not to another server, not after a redirect to another origin; and only over
+        https (http only on loopback)."""
         if access_token is None:
             self.access_token, self._token_origin = None, None
             return
-        url = httpx.URL(resource)
-        if url.scheme not in ("https", "http") or not url.host:
-            raise ConfigurationError("the access token needs the absolute URL of the resource it is for")
-        self.access_token, self._token_origin = access_token, _origin(url)
+        self.access_token, self._token_origin = access_token, credential_origin(resource, "the access token")
 
     def nonce_for(self, url: Any) -> str | None:
-        return self._nonces.get(_origin(url))
+        return self._nonces.get(origin_of(url))
 
     def _remember(self, request: Any, response: Any) -> str | None:
         nonce = response.headers.get("dpop-nonce")
         if nonce and len(nonce) <= _MAX_NONCE and nonce.isascii() and nonce.isprintable():
-            origin = _origin(request.url)
+            origin = origin_of(request.url)
             with self._lock:
                 self._nonces[origin] = nonce
                 self._nonces.move_to_end(origin)
@@ -130,8 +125,10 @@ class _DPoPFlow:
 
     def _sign(self, request: Any) -> str | None:
         nonce = self.nonce_for(request.url)
-        htu = str(request.url.copy_with(query=None, fragment=None))
-        token = self.access_token if _origin(request.url) == self._token_origin else None
+        # RFC 9449 §4.2: htu without query and fragment; and without user information (RFC 9110 §4.2.4), which
+        # would put a password into a header that proxies may log, and which servers refuse anyway.
+        htu = str(request.url.copy_with(query=None, fragment=None, userinfo=b""))
+        token = self.access_token if origin_of(request.url) == self._token_origin else None
         request.headers["DPoP"] = build_dpop_proof(
             self.key, htm=request.method, htu=htu, iat=self.clock.now(), jti=self._jti(), nonce=nonce,
             access_token=token,
@@ -189,6 +186,6 @@ class DPoPAuth(_DPoPFlow, httpx.Auth):
         class DPoPAuthHttpx2(_DPoPFlow, httpx2.Auth):
             pass
 
-        twin = DPoPAuthHttpx2(self.key, clock=self.clock, jti=self._jti, _nonces=self._nonces)
+        twin = DPoPAuthHttpx2(self.key, clock=self.clock, jti=self._jti, _nonces=self._nonces, _lock=self._lock)
         twin.access_token, twin._token_origin = self.access_token, self._token_origin
         return twin

@@ -50,8 +50,11 @@ from hardened.jose import (
 )
 
 __all__ = [
+    "ATTESTATION_HEADER",
     "ATTESTATION_POP_JWT",
+    "CHALLENGE_HEADER",
     "DPOP_COMBINED",
+    "POP_HEADER",
     "AttestationPolicy",
     "AttesterKeys",
     "ChallengeCheck",
@@ -64,6 +67,10 @@ __all__ = [
     "verify_dpop_combined_pop",
 ]
 
+#: §4, §5.1, §6.2 (§13.1): the HTTP header fields.
+ATTESTATION_HEADER = "OAuth-Client-Attestation"
+POP_HEADER = "OAuth-Client-Attestation-PoP"
+CHALLENGE_HEADER = "OAuth-Client-Attestation-Challenge"
 #: §7.6 / §13.5.2: the registered Proof-of-Possession method names.
 ATTESTATION_POP_JWT = "attestation_pop_jwt"
 DPOP_COMBINED = "dpop_combined"
@@ -312,7 +319,8 @@ def verify_client_attestation_pop(
     return VerifiedAttestationPoP(
         method=ATTESTATION_POP_JWT, jti=jti, iat=float(verified.claims["iat"]), challenge=challenge,
         replay_key=attestation_pop_replay_key(attestation, jti),
-        replay_ttl=policy.pop_max_age + policy.max_future_skew,
+        # accepted up to and including iat + pop_max_age, iat up to max_future_skew ahead: one second more
+        replay_ttl=policy.pop_max_age + policy.max_future_skew + 1.0,
     )
 
 

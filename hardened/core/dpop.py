@@ -89,8 +89,10 @@ class DPoPPolicy:
 
     @property
     def replay_ttl(self) -> float:
-        """How long a ``jti`` must be remembered: a proof stays acceptable until ``iat + max_age``."""
-        return self.max_age + self.max_future_skew
+        """How long a ``jti`` must be remembered (RFC 9449 §11.1), counted from its first use: a proof with ``iat``
+        up to ``max_future_skew`` ahead stays acceptable up to and including ``iat + max_age``, while a replay
+        cache forgets a key at ``now + ttl``; one second more covers that last instant."""
+        return self.max_age + self.max_future_skew + 1.0
 
     @property
     def algs_param(self) -> str:

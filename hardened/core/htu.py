@@ -14,12 +14,13 @@ User information (``user@host``) is refused: RFC 9110 §4.2.4 deprecates it and 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 
 from hardened.errors import InvalidDPoPProof
 
-__all__ = ["MAX_HTU", "join_base_and_path", "normalize_htu"]
+__all__ = ["MAX_HTU", "is_loopback_host", "join_base_and_path", "normalize_htu"]
 
 #: The longest URI accepted anywhere as ``htu`` (before normalisation).
 MAX_HTU = 2048
@@ -130,9 +131,25 @@ def join_base_and_path(base_url: str, path: str) -> str:
     """The request URI from a configured external base URL (scheme, authority, optional prefix) and a request path.
 
     The base URL is configuration, never the ``Host`` or ``X-Forwarded-*`` headers of a request (RFC 9449 §4.3
-    step 9 compares against the URI the server really serves).
+    step 9 compares against the URI the server really serves). A path with dot segments (also percent-encoded,
+    ``/a/%2E%2E/b``) is refused: the application routes on the path as received, while ``htu`` is compared after
+    RFC 3986 §5.2.4 removal, so a proof for ``/b`` would be accepted by whatever serves ``/a/{path}``.
     """
     base = normalize_htu(base_url).rstrip("/")
     if not path.startswith("/"):
         path = "/" + path
+    decoded = _normalize_pct(path)
+    if _remove_dot_segments(decoded) != decoded:
+        raise InvalidDPoPProof("the request path has dot segments", detail="DPOP_PATH_DOT_SEGMENTS")
     return normalize_htu(base + path)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (``127.0.0.0/8``, ``::1``, brackets optional): the only hosts
+    where plain ``http`` is tolerated (RFC 8252 §8.3; FAPI 2.0 SP §5.2.1 requires TLS everywhere else)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host[1:-1] if host.startswith("[") and host.endswith("]") else host).is_loopback
+    except ValueError:
+        return False

@@ -147,7 +147,11 @@ def _email_equal(a: str, b: str) -> bool:
 def _subject_matches(expected: TLSClientAuthSubject, cert: x509.Certificate) -> bool:
     value = expected.value
     if expected.kind == "subject_dn":
-        return dn_of_name(cert.subject) == parse_dn(value)
+        try:  # cryptography parses the subject lazily: a malformed one raises here, and matches nothing
+            subject = dn_of_name(cert.subject)
+        except ValueError:
+            return False
+        return subject == parse_dn(value)
     if expected.kind == "san_dns":  # RFC 4343: DNS names compare case-insensitively (ASCII)
         return any(v.isascii() and v.lower() == value.lower() for v in _san(cert, x509.DNSName))
     if expected.kind == "san_uri":  # exact string comparison (RFC 3986 §6.2.1)

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from hardened.core.attestation import AttesterKeys, ChallengeCheck
 from hardened.errors import InvalidClientAttestation, OAuthError, UseAttestationChallenge, UseFreshAttestation
+from hardened.ports.replay import ReplayCache
 
 __all__ = [
     "AttestationEvidence",
@@ -38,12 +39,9 @@ ATTESTATION_ERRORS: tuple[type[OAuthError], ...] = (InvalidClientAttestation, Us
                                                     UseFreshAttestation)
 
 
-@runtime_checkable
-class ReplayGuard(Protocol):
-    """Single use of a key for ``ttl`` seconds (atomic; ``False`` = already seen). ``hardened.ports.replay``'s
-    ``ReplayCache`` has this shape, so the AS passes its replay cache here."""
-
-    def unique(self, key: str, ttl: float, now: float) -> bool: ...
+#: Single use of a PoP ``jti`` (§11.1): the one replay port, ``hardened.ports.replay.ReplayCache``, under the name
+#: this module has always exported.
+ReplayGuard = ReplayCache
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,10 @@ class TestAuthority:
 
     def sign(self, claims: dict[str, Any], *, typ: str | None = Typ.SOFTWARE_STATEMENT,
              header: dict[str, Any] | None = None) -> str:
-        return self.key.sign_jws(claims, typ=typ, header=header)
+        # Serialised here, not by sign_jws: defects such as a non-finite ``exp`` must reach the verifier as the
+        # (invalid) JSON an attacker would send, which sign_jws itself refuses to produce.
+        payload = json.dumps(claims, separators=(",", ":")).encode()
+        return self.key.sign_jws(payload, typ=typ, header=header)
 
     def base_claims(self, now: float = NOW, **overrides: Any) -> dict[str, Any]:
         claims = {

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +19,15 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
 from hardened.clock import Clock
-from hardened.core.attestation import ATTESTATION_POP_JWT, DPOP_COMBINED, AttestationPolicy, supported_pop_methods
+from hardened.core.attestation import (
+    ATTESTATION_HEADER,
+    ATTESTATION_POP_JWT,
+    CHALLENGE_HEADER,
+    DPOP_COMBINED,
+    POP_HEADER,
+    AttestationPolicy,
+    supported_pop_methods,
+)
 from hardened.core.attestation_challenge import AttestationChallenges
 from hardened.errors import ConfigurationError, InvalidClientAttestation, OAuthError, UseAttestationChallenge
 from hardened.ports.attestation import (
@@ -30,6 +37,7 @@ from hardened.ports.attestation import (
     run_attestation_verifiers,
 )
 from hardened.web.errors import NO_STORE
+from hardened.web.token68 import TOKEN68
 
 __all__ = [
     "ATTESTATION_AUTH_METHODS",
@@ -45,13 +53,8 @@ __all__ = [
     "with_challenge",
 ]
 
-ATTESTATION_HEADER = "OAuth-Client-Attestation"
-POP_HEADER = "OAuth-Client-Attestation-PoP"
-CHALLENGE_HEADER = "OAuth-Client-Attestation-Challenge"
 #: §13.6, §13.7: token_endpoint_auth_methods_supported values.
 ATTESTATION_AUTH_METHODS = ("attest_jwt_client_auth", "attest_jwt_client_auth_dpop")
-#: RFC 9110 §11.2 token68, the syntax of both headers (§4, §5.1).
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 MAX_ATTESTATION_HEADER = 8192
 MAX_POP_HEADER = 4096
 
@@ -63,7 +66,7 @@ def _one(headers: Headers, name: str, max_len: int) -> str | None:
     if len(values) > 1:
         raise InvalidClientAttestation(f"exactly one {name} header is allowed", detail="ERR_ATT_HEADER_REPEATED")
     value = values[0].strip(" \t")
-    if not value or len(value) > max_len or not _TOKEN68.fullmatch(value):
+    if not value or len(value) > max_len or not TOKEN68.fullmatch(value):
         raise InvalidClientAttestation(f"the {name} header is malformed", detail="ERR_ATT_HEADER_MALFORMED")
     return value
 
@@ -108,8 +111,9 @@ class AttestationGuard:
     """A FastAPI dependency: verifies the request's attestation with the ordered verifier list.
 
     ``required=False`` lets requests without an ``OAuth-Client-Attestation`` header through as ``None`` (the
-    attestation is then only an additional signal, §7.6); with one, it must verify. Errors are raised as
-    ``OAuthError`` and rendered by :func:`hardened.web.errors.install_error_handlers`.
+    attestation is then only an additional signal, §7.6); with one, it must verify. The guard reads headers only:
+    the caller compares the result's ``client_id`` with the request's authenticated client (§7.1 step 7, §7.5).
+    Errors are raised as ``OAuthError`` and rendered by :func:`hardened.web.errors.install_error_handlers`.
     """
 
     def __init__(self, verifiers: Sequence[AttestationVerifier], *, audience: str, clock: Clock,

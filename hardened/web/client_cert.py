@@ -10,7 +10,10 @@ Rules, in order:
 1. A forwarded-certificate header (RFC 9440 ``Client-Cert``/``Client-Cert-Chain``, the nginx header, Envoy
    ``x-forwarded-client-cert``) is read only when the TCP peer is in ``trusted_proxies`` (exact addresses or
    networks) and only in the one ``header_format`` configured. From any other peer, or in another format, such
-   a header is refused with ``InvalidClient``: it can only be a forgery (RFC 9440 §4, §6).
+   a header is refused with ``InvalidClient``: it can only be a forgery (RFC 9440 §4, §6). The peer is
+   ``scope["client"]``, which a server may have rewritten from ``X-Forwarded-For`` (uvicorn ``--proxy-headers``
+   with ``--forwarded-allow-ips``, on by default for 127.0.0.1); when that address is one the request's own
+   ``X-Forwarded-For`` or ``Forwarded: for=`` names, it may come from the header, so it is not trusted.
 2. A header appearing more than once, or malformed, is refused with ``InvalidRequest``.
 3. Without a proxy, the certificate comes from the ASGI TLS extension (``scope["extensions"]["tls"]
    ["client_cert_chain"]``), which ``hardened.web.tls_server`` adds when uvicorn terminates TLS itself.
@@ -22,6 +25,7 @@ or ``hardened.core.mtls.check_self_signed_tls_client_auth`` (self-signed method)
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -89,6 +93,32 @@ def _header_values(scope: Mapping[str, Any], names: Iterable[bytes]) -> dict[byt
     return found
 
 
+_FORWARDED_FOR = re.compile(r'(?:^|[;,\s])for\s*=\s*("[^"]*"|[^;,\s]*)', re.IGNORECASE)
+
+
+def _forwarded_host(entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of one ``X-Forwarded-For`` entry or RFC 7239 §6 ``for=`` node (``[v6]:port``, ``v4:port``)."""
+    entry = entry.strip().strip('"')
+    if entry.startswith("["):
+        entry = entry[1:].partition("]")[0]
+    elif entry.count(":") == 1:
+        entry = entry.partition(":")[0]
+    try:
+        return ipaddress.ip_address(entry)
+    except ValueError:
+        return None
+
+
+def _forwarded_for(scope: Mapping[str, Any]) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address the request's ``X-Forwarded-For`` and ``Forwarded`` headers name (bounded by the server's
+    header limits)."""
+    found = _header_values(scope, (b"x-forwarded-for", b"forwarded"))
+    entries = [e for v in found.get(b"x-forwarded-for", []) for e in v.decode("latin-1").split(",")]
+    for value in found.get(b"forwarded", []):
+        entries += _FORWARDED_FOR.findall(value.decode("latin-1"))
+    return {a for a in map(_forwarded_host, entries) if a is not None}
+
+
 def _one(found: dict[bytes, list[bytes]], name: bytes) -> str | None:
     values = found.get(name)
     if not values:
@@ -133,7 +163,10 @@ class ClientCertificateSource:
             address = ipaddress.ip_address(str(client[0]))
         except ValueError:
             return False
-        return any(address in network for network in self.trusted_proxies)
+        if not any(address in network for network in self.trusted_proxies):
+            return False
+        # RFC 9440 §4: the proxy is the TCP peer itself, never an address a front end copied from a header.
+        return address not in _forwarded_for(scope)
 
     def _format_headers(self) -> tuple[bytes, ...]:
         return {"rfc9440": _RFC9440, "nginx": (self.nginx_header,), "xfcc": (_XFCC,), None: ()}[self.header_format]

@@ -16,7 +16,6 @@ the query string is refused and one in a body is never looked at (RFC 9700 §2.4
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from starlette.responses import Response
 from hardened.clock import Clock
 from hardened.core.dpop import DPoPPolicy, VerifiedDPoPProof, dpop_replay_key, verify_dpop_proof
 from hardened.core.dpop_nonce import NonceSource
-from hardened.core.htu import join_base_and_path, normalize_htu
+from hardened.core.htu import is_loopback_host, join_base_and_path, normalize_htu
 from hardened.errors import (
     ConfigurationError,
     HardenedError,
@@ -38,6 +37,7 @@ from hardened.errors import (
 )
 from hardened.ports.replay import ReplayCache
 from hardened.web.errors import resource_error_response
+from hardened.web.token68 import TOKEN68
 
 __all__ = [
     "Credential",
@@ -52,8 +52,6 @@ __all__ = [
 ]
 
 MAX_AUTHORIZATION = 8192
-# RFC 7235 §2.1 token68; RFC 9449 §7.1 uses it for DPoP access tokens too.
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _SCHEME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")
 
 
@@ -97,7 +95,7 @@ def read_authorization(request: Request) -> Credential | None:
     if not _SCHEME.fullmatch(scheme):
         raise InvalidRequest("the Authorization header is malformed", detail="AUTHORIZATION_SCHEME")
     token = rest.strip(" ")
-    if not _TOKEN68.fullmatch(token):
+    if not TOKEN68.fullmatch(token):
         raise InvalidToken("the access token is malformed", detail="AUTHORIZATION_TOKEN68")
     return Credential(scheme=scheme.lower(), token=token)
 
@@ -110,12 +108,9 @@ def _check_base_url(url: str) -> str:
     if "?" in url or "#" in url:
         raise ConfigurationError("external base URL must not have a query or fragment")
     if normalized.startswith("http://"):
-        host = normalized[7:].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
+        authority = normalized[7:].split("/", 1)[0]
+        host = authority.partition("]")[0] + "]" if authority.startswith("[") else authority.partition(":")[0]
+        if not is_loopback_host(host):
             raise ConfigurationError("external base URL must use https (http only on loopback)")
     return normalized
 

@@ -36,6 +36,9 @@ _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 _CIPHER_SUITES = {"TLS_AES_128_GCM_SHA256": 0x1301, "TLS_AES_256_GCM_SHA384": 0x1302,
                   "TLS_CHACHA20_POLY1305_SHA256": 0x1303}
 ClientCertMode = Literal["required", "optional"]
+#: FAPI 2.0 SP §5.2.1: with TLS 1.2, only the cipher suites BCP 195 (RFC 9325 §4.2) recommends: ECDHE with
+#: AES-GCM (ECDSA or RSA certificates); no CBC, no static RSA key exchange, no finite-field DHE.
+TLS12_CIPHERS = "ECDHE+AESGCM"
 
 
 def tls_extension(transport: asyncio.BaseTransport) -> dict[str, Any] | None:
@@ -104,6 +107,7 @@ def _server_context(certfile: Path, keyfile: Path, client_ca_files: Sequence[Pat
                     self_signed_client_certs: Sequence[Path]) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # FAPI 2.0 Security Profile §5.2.1: TLS 1.2 or later
+    context.set_ciphers(TLS12_CIPHERS)  # TLS 1.3 suites are all AEAD and are not affected
     context.load_cert_chain(str(certfile), str(keyfile))
     for path in (*client_ca_files, *self_signed_client_certs):
         context.load_verify_locations(cafile=str(path))

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from hardened.adapters.memory import MemoryReplayCache
 from hardened.testing.attestation import AttestationWorld
 
-
-class MemoryReplay:
-    """A real in-memory single-use store with the ReplayCache shape: ``unique(key, ttl, now) -> bool``."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-
-    def unique(self, key: str, ttl: float, now: float) -> bool:
-        for old in [k for k, until in self._until.items() if until <= now]:
-            del self._until[old]
-        if key in self._until:
-            return False
-        self._until[key] = now + ttl
-        return True
+#: The shipped in-memory replay adapter (one implementation of the ReplayCache port, not a test double).
+MemoryReplay = MemoryReplayCache
 
 
 @pytest.fixture(scope="session")

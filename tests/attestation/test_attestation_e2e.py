@@ -39,7 +39,7 @@ def server(world: AttestationWorld) -> Iterator[str]:
 @pytest.mark.requirement("HP-ATT-18", "HP-ATT-12", "HP-ATT-10", "HP-ATT-15")
 def test_agent_over_real_http(world: AttestationWorld, server: str) -> None:
     auth = ClientAttestationAuth(world.attestation(), world.instance_key, audience=world.audience,
-                                 clock=FixedClock(world.now))
+                                 clock=FixedClock(world.now), origins=[server])
     with httpx.Client(base_url=server, timeout=10) as client:
         first = client.post("/token", auth=auth)  # refused for lack of a challenge, answered once, accepted
         assert first.status_code == 200, first.text

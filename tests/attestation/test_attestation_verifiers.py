@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hardened.adapters.attesters import AttesterRegistry, TrustedAttesterVerifier
+from hardened.adapters.memory import MemoryReplayCache
 from hardened.core.attestation import ATTESTATION_POP_JWT, DPOP_COMBINED, AttestationPolicy
 from hardened.errors import ConfigurationError, InvalidClientAttestation, InvalidGrant, UseAttestationChallenge
 from hardened.jose import KeySet, SigningKey
@@ -214,3 +215,16 @@ def test_registry_refuses_duplicates_and_missing_files(world: AttestationWorld, 
         AttesterRegistry.from_json_file(tmp_path / "missing.json")
     assert AttesterRegistry({"http://127.0.0.1:8123": keys}).get("http://127.0.0.1:8123") is keys
     assert AttesterRegistry({}).get(world.attester_issuer) is None
+
+
+@pytest.mark.requirement("HP-ATT-10")
+def test_pop_replay_refused_up_to_the_last_instant_it_is_acceptable(world: AttestationWorld) -> None:
+    """A PoP dated max_future_skew ahead is acceptable until iat + pop_max_age inclusive; its jti must outlive it."""
+    verifier = trusted(world, MemoryReplayCache())
+    policy = verifier.policy
+    iat = int(world.now + policy.max_future_skew)
+    pop = world.pop(jti="edge", iat=iat)
+    assert run_attestation_verifiers([verifier], evidence(world, world.attestation(), pop), now=world.now)
+    with pytest.raises(InvalidClientAttestation) as caught:
+        run_attestation_verifiers([verifier], evidence(world, world.attestation(), pop), now=iat + policy.pop_max_age)
+    assert caught.value.detail == "ERR_ATT_REPLAY"

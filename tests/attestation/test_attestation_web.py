@@ -20,7 +20,7 @@ from hardened.client.attestation import (
 )
 from hardened.clock import FixedClock
 from hardened.core.attestation import AttestationPolicy
-from hardened.errors import InvalidClientAttestation
+from hardened.errors import ConfigurationError, InvalidClientAttestation
 from hardened.ports.attestation import AttestationResult
 from hardened.testing.attestation import AttestationWorld
 from hardened.web.attestation import (
@@ -272,3 +272,59 @@ def test_agent_combined_mode_sends_no_pop_header(world: AttestationWorld) -> Non
     flow = auth.auth_flow(request)
     sent = next(flow)
     assert ATTESTATION_HEADER in sent.headers and POP_HEADER not in sent.headers
+
+
+@pytest.mark.requirement("HP-ATT-18")
+def test_agent_sends_attestation_and_pop_only_to_the_audience_origin(world: AttestationWorld) -> None:
+    """A PoP is bound to its aud only: another server that got one could present it to the AS (§11.1, §12)."""
+    auth = ClientAttestationAuth(world.attestation(), world.instance_key, audience=world.audience,
+                                 clock=FixedClock(world.now))
+    for url in ("https://rs.example.org/mcp", "http://as.example.org/token", "https://as.example.org:8443/token",
+                "https://evil.example/token"):
+        request = httpx.Request("POST", url, headers={ATTESTATION_HEADER: "stale", POP_HEADER: "stale"})
+        flow = auth.auth_flow(request)
+        sent = next(flow)
+        assert ATTESTATION_HEADER not in sent.headers and POP_HEADER not in sent.headers, url
+        with pytest.raises(StopIteration):  # a challenge from another server is neither learnt nor answered
+            flow.send(httpx.Response(400, json={"error": "use_attestation_challenge"},
+                                     headers={CHALLENGE_HEADER: "from-elsewhere"}, request=sent))
+        assert auth.challenge is None
+    sent = next(auth.auth_flow(httpx.Request("POST", "https://AS.example.org:443/token")))
+    assert ATTESTATION_HEADER in sent.headers and POP_HEADER in sent.headers
+    extra = ClientAttestationAuth(world.attestation(), world.instance_key, audience=world.audience,
+                                  origins=["https://par.example.org/par"])
+    assert POP_HEADER in next(extra.auth_flow(httpx.Request("POST", "https://par.example.org/par"))).headers
+    assert POP_HEADER not in next(extra.auth_flow(httpx.Request("POST", "https://as.example.org/token"))).headers
+    for bad in ("http://as.example.org", "urn:example:as", "/token"):
+        with pytest.raises(ConfigurationError):
+            ClientAttestationAuth(world.attestation(), world.instance_key, audience=bad)
+    local = ClientAttestationAuth(world.attestation(), world.instance_key, audience="http://127.0.0.1:8080")
+    assert POP_HEADER in next(local.auth_flow(httpx.Request("POST", "http://127.0.0.1:8080/token"))).headers
+
+
+@pytest.mark.requirement("HP-ATT-18")
+def test_agent_does_not_read_a_streamed_response(world: AttestationWorld) -> None:
+    """An MCP answer streams (SSE): the auth flow must hand it over unread; only a 400/401 challenge is read."""
+    from starlette.responses import StreamingResponse
+
+    app = FastAPI()
+
+    @app.post("/mcp")
+    async def stream() -> StreamingResponse:
+        async def events():  # type: ignore[no-untyped-def]
+            yield b"event: message\ndata: {}\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    auth = ClientAttestationAuth(world.attestation(), world.instance_key, audience=world.audience,
+                                 clock=FixedClock(world.now))
+
+    async def go() -> tuple[bool, bytes]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=app_base(app)) as client, \
+                client.stream("POST", "/mcp", auth=auth) as response:
+            unread = not response.is_stream_consumed
+            return unread, await response.aread()
+
+    unread, body = asyncio.run(go())
+    assert unread and body.startswith(b"event: message")

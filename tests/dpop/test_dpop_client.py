@@ -147,3 +147,38 @@ def test_token_goes_only_to_its_resource(app_factory, clock) -> None:
         auth.set_access_token(TOKEN, resource="/relative")
     auth.set_access_token(None, resource="")
     assert auth.access_token is None
+
+
+def test_token_only_over_https_except_loopback() -> None:
+    """FAPI 2.0 SP §5.2.1: a DPoP-bound token is still a credential; never in clear text off loopback."""
+    auth = DPoPAuth(key_pool()[0])
+    for resource in ("http://rs.example/mcp", "http://10.0.0.1/mcp", "http://localhost.evil.example/mcp"):
+        with pytest.raises(ConfigurationError):
+            auth.set_access_token(TOKEN, resource=resource)
+        assert auth.access_token is None
+    for resource in ("http://127.0.0.1:8000/mcp", "http://[::1]:8000/mcp", "http://localhost/mcp"):
+        auth.set_access_token(TOKEN, resource=resource)
+        assert auth.access_token == TOKEN
+    with pytest.raises(ConfigurationError):
+        DPoPAuth(key_pool()[0], access_token=TOKEN, resource="http://rs.example/mcp")
+
+
+def test_httpx2_twin_shares_the_nonce_lock() -> None:
+    """The twin writes the same nonce store: one lock guards it, or concurrent flows corrupt the OrderedDict."""
+    auth = DPoPAuth(key_pool()[0])
+    twin = auth.as_httpx2()
+    assert twin._nonces is auth._nonces and twin._lock is auth._lock
+
+
+def test_proof_htu_carries_no_user_information(clock) -> None:
+    """A URL with user:password@ must not copy the password into the proof (a header proxies may log)."""
+    import base64
+    import json
+
+    auth = DPoPAuth(key_pool()[0], clock=clock)
+    sent = next(auth.sync_auth_flow(httpx.Request("GET", "https://user:secret@rs.example/mcp?x=1")))
+    payload = sent.headers["dpop"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["htu"] == "https://rs.example/mcp"
+    verify_dpop_proof(sent.headers["dpop"], method="GET", uri="https://rs.example/mcp", policy=DPoPPolicy(),
+                      now=FIXED_NOW)

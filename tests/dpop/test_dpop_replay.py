@@ -124,3 +124,17 @@ def test_memory_cache_purges_expired_keys_as_it_goes() -> None:
         assert store.unique(f"new{i}", 10, NOW + 20)
     assert len(store) == 4  # the 8 expired keys were dropped at the purge
     assert not store.unique("new0", 10, NOW + 21)
+
+
+@pytest.mark.requirement("HP-DPOP-15")
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_replay_refused_up_to_the_last_instant_the_proof_is_acceptable(tmp_path: Path, kind: str) -> None:
+    """A proof dated max_future_skew ahead is acceptable until iat + max_age inclusive: its jti must outlive that."""
+    store = _stores(tmp_path)[0 if kind == "memory" else 1]
+    policy = DPoPPolicy()
+    iat = NOW + policy.max_future_skew
+    proof = build_dpop_proof(key_pool()[0], htm="POST", htu=URI, iat=iat, jti="edge")
+    assert _accept(store, proof)
+    last = iat + policy.max_age
+    verify_dpop_proof(proof, method="POST", uri=URI, policy=policy, now=last)  # still acceptable by its iat
+    assert not _accept(store, proof, last)

@@ -95,7 +95,8 @@ def test_expected_uri_ignores_host_and_forwarded_headers(app_factory) -> None:
 
 
 @pytest.mark.requirement("HP-DPOP-09")
-@pytest.mark.parametrize("url", ["http://as.example", "not a url", "https://as.example/?q", "ftp://as.example"])
+@pytest.mark.parametrize("url", ["http://as.example", "not a url", "https://as.example/?q", "ftp://as.example",
+                                 "http://localhost.as.example", "http://[::2]:80", "http://127.0.0.1.nip.io"])
 def test_external_base_url_checked_at_startup(app_factory, url: str) -> None:
     from hardened.adapters.memory import MemoryReplayCache
     from hardened.clock import FixedClock
@@ -104,7 +105,8 @@ def test_external_base_url_checked_at_startup(app_factory, url: str) -> None:
 
     with pytest.raises(ConfigurationError):
         DPoPVerifier(DPoPPolicy(), MemoryReplayCache(), None, FixedClock(), url)
-    DPoPVerifier(DPoPPolicy(), MemoryReplayCache(), None, FixedClock(), "http://127.0.0.1:8080")
+    for loopback in ("http://127.0.0.1:8080", "http://[::1]", "http://[::1]:8080/base", "http://localhost"):
+        DPoPVerifier(DPoPPolicy(), MemoryReplayCache(), None, FixedClock(), loopback)
 
 
 # -- resource server ---------------------------------------------------------------------------------------------
@@ -284,3 +286,31 @@ def test_hostile_raw_http_against_a_real_server(live_server) -> None:
             assert status in expected, (target, status)
     assert seen[:4] == [400, 401, 200, 400]  # these reached our code (several credentials: 400 invalid_request)
     # and were not refused by the HTTP parser
+
+
+@pytest.mark.requirement("HP-DPOP-09")
+@pytest.mark.parametrize("path", ["/files/%2E%2E/token", "/files/%2e./token", "/files/.%2E/token",
+                                  "/files/x/%2E%2E/%2E%2E/token"])
+def test_request_path_with_dot_segments_is_refused(clock, path: str) -> None:
+    """htu is compared after RFC 3986 §5.2.4 dot removal, but routing sees the path as sent (%2E%2E is only
+    decoded): a proof for /token must not be accepted by the handler of /files/{rest}."""
+    from fastapi import Depends, FastAPI
+
+    from hardened.web.dpop import DPoPTokenRequest
+    from hardened.web.errors import install_error_handlers
+
+    from .conftest import build_app
+
+    _, as_verifier, _ = build_app(clock, {})
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.api_route("/files/{rest:path}", methods=["POST"])
+    @app.api_route("/token/{rest:path}", methods=["POST"])
+    def files(rest: str, proof: Any = Depends(DPoPTokenRequest(as_verifier))) -> dict[str, str]:
+        return {"served": rest}
+
+    r = send(app, "POST", f"{AS_URL}{path}", [("DPoP", proof(f"{AS_URL}/token", jti=path))])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_dpop_proof"
+    ok = send(app, "POST", f"{AS_URL}/files/a.b/..c", [("DPoP", proof(f"{AS_URL}/files/a.b/..c", jti="dots-in-names"))])
+    assert ok.status_code == 200 and ok.json() == {"served": "a.b/..c"}

@@ -135,3 +135,16 @@ def test_any_certificate_matches_its_own_subject_and_sans(issued, other) -> None
     if dn_of_name(other.certificate.subject) != dn_of_name(cert.subject):
         with pytest.raises(InvalidClient):
             check_tls_client_auth(registrations[0], other.certificate)
+
+
+@pytest.mark.requirement("HP-MTLS-06")
+def test_malformed_subject_is_invalid_client_not_a_500(live_pki) -> None:
+    """cryptography parses a subject only when asked; a malformed one (invalid UTF8String) matches nothing."""
+    from cryptography import x509
+
+    good = live_pki.certs["good"].certificate
+    der = good.public_bytes(Encoding.DER)
+    cn = good.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value.encode()
+    broken = x509.load_der_x509_certificate(der.replace(cn, b"\xff" * len(cn), 1))
+    with pytest.raises(InvalidClient):
+        check_tls_client_auth({"tls_client_auth_subject_dn": "CN=agent-1,O=Example"}, broken)

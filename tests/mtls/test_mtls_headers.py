@@ -214,3 +214,58 @@ def test_thumbprint_of_presented(issued: IssuedCertificate) -> None:
     presented = PresentedCertificate(issued.certificate, (), "tls")
     assert presented.thumbprint == certificate_thumbprint(issued.certificate)
     assert sample_ca() is sample_ca()
+
+
+@pytest.mark.requirement("HP-MTLS-10")
+@pytest.mark.parametrize("header_format", FORMATS)
+@pytest.mark.parametrize("forwarded", [
+    (b"x-forwarded-for", b"10.0.0.5"), (b"x-forwarded-for", b"192.0.2.7, 10.0.0.5:4711"),
+    (b"X-Forwarded-For", b"[fd00::1]:80"), (b"forwarded", b'for="[fd00::1]:80";proto=https'),
+    (b"forwarded", b"proto=https;FOR=10.0.0.5"),
+])
+def test_peer_address_taken_from_x_forwarded_for_is_not_trusted(issued: IssuedCertificate, header_format: str,
+                                                                forwarded: tuple[bytes, bytes]) -> None:
+    """uvicorn --proxy-headers sets scope["client"] from X-Forwarded-For: then it proves nothing (RFC 9440 §4)."""
+    client = ("fd00::1", 0) if b"fd00" in forwarded[1] else ("10.0.0.5", 0)
+    headers = [*forwarded_certificate_headers(issued, header_format), forwarded]
+    with pytest.raises(InvalidClient):
+        _source(header_format).extract(_scope(headers, client=client))
+    # a proxy that only records the client it served (another address) is still trusted
+    ok = [*forwarded_certificate_headers(issued, header_format), (b"x-forwarded-for", b"192.0.2.7, 198.51.100.1")]
+    assert _source(header_format).extract(_scope(ok)).certificate == issued.certificate
+
+
+@pytest.mark.slow
+@pytest.mark.requirement("HP-MTLS-10")
+def test_forged_header_with_x_forwarded_for_against_real_uvicorn(issued: IssuedCertificate, make_auth_app) -> None:
+    """A backend run with proxy headers trusted from everywhere (FORWARDED_ALLOW_IPS=*, common in containers):
+    a client that names the proxy in X-Forwarded-For must not get its forged Client-Cert accepted."""
+    import httpx
+    import uvicorn
+
+    from hardened.testing.mtls import serve
+
+    source = ClientCertificateSource(trusted_proxies=["10.0.0.5"], header_format="rfc9440")
+    config = uvicorn.Config(make_auth_app(source), host="127.0.0.1", port=0, lifespan="off", log_level="critical",
+                            proxy_headers=True, forwarded_allow_ips="*")
+    forged = [(name.decode(), value.decode()) for name, value in forwarded_certificate_headers(issued, "rfc9440")]
+    forged.append(("X-Forwarded-For", "10.0.0.5"))
+    with serve(config) as port, httpx.Client(timeout=10) as client:
+        response = client.get(f"http://127.0.0.1:{port}/token", params={"client_id": "uri"}, headers=forged)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client", response.text
+
+
+@pytest.mark.requirement("HP-MTLS-10")
+@given(before=st.lists(st.sampled_from(["192.0.2.7", "[2001:db8::1]:80", "unknown", "", " 198.51.100.1:9", '"x"']),
+                       max_size=3),
+       noise=st.text(max_size=40), name=st.sampled_from([b"x-forwarded-for", b"forwarded"]))
+def test_any_forwarded_for_header_never_crashes_and_naming_the_proxy_untrusts_it(
+        issued: IssuedCertificate, before: list[str], noise: str, name: bytes) -> None:
+    headers = forwarded_certificate_headers(issued, "rfc9440")
+    source = _source("rfc9440")
+    with contextlib.suppress(InvalidClient, InvalidRequest):  # arbitrary text: our errors only
+        source.extract(_scope([*headers, (name, noise.encode("utf-8", "surrogatepass"))]))
+    proxy = "10.0.0.5:1" if name == b"x-forwarded-for" else "for=10.0.0.5"
+    entries = [e if name == b"x-forwarded-for" else f"for={e}" for e in before]
+    with pytest.raises(InvalidClient):
+        source.extract(_scope([*headers, (name, ", ".join([*entries, proxy]).encode())]))

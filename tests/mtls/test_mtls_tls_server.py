@@ -144,3 +144,26 @@ def test_no_tls_extension_on_plain_http(live_pki, make_tls_client) -> None:
     with serve(config) as port:
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 204
     assert seen and "tls" not in seen[0]
+
+
+@pytest.mark.requirement("HP-MTLS-13")
+def test_tls12_only_with_ecdhe_aes_gcm(live_pki, make_auth_app) -> None:
+    """FAPI 2.0 SP §5.2.1: under TLS 1.2 the server permits only the BCP 195 suites (ECDHE + AES-GCM)."""
+    paths = live_pki.paths
+    config = mtls_server_config(make_auth_app(ClientCertificateSource()), certfile=paths["server"]["chain"],
+                                keyfile=paths["server"]["key"], client_ca_files=[live_pki.anchors_file],
+                                lifespan="off", log_level="critical")
+
+    def tls12(ciphers: str) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(live_pki.anchors_file))
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(ciphers)
+        return context
+
+    with serve(config) as port:
+        url = f"https://127.0.0.1:{port}/resource"
+        for weak in ("ECDHE+AES+SHA256:ECDHE+AES+SHA384:!AESGCM", "ECDHE+AES+SHA1:!AESGCM", "ECDHE+CHACHA20"):
+            with pytest.raises(httpx.TransportError), httpx.Client(verify=tls12(weak), timeout=10) as client:
+                client.get(url, params={"bound_to": "x"})
+        with httpx.Client(verify=tls12("ECDHE+AESGCM"), timeout=10) as client:
+            assert client.get(url, params={"bound_to": "x"}).status_code == 401  # handshake done, no certificate

@@ -222,3 +222,22 @@ def test_authenticate_tls_client_chain_then_subject(root: CertificateAuthority,
     ):
         with pytest.raises(InvalidClient):
             authenticate_tls_client(cert, inters, meta, anchors=anchors, now=now)
+
+
+@pytest.mark.requirement("HP-PKI-04")
+def test_chain_error_detail_is_one_log_line(root: CertificateAuthority) -> None:
+    """The detail (logged by hardened.web.errors) quotes the presented subject: a CN with line breaks must not
+    forge log lines."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x\nCRITICAL forged line\r\x1b[31m")])
+    start = dt.datetime.fromtimestamp(FIXED_NOW - 60, dt.UTC)
+    forged = (x509.CertificateBuilder().subject_name(subject).issuer_name(root.certificate.subject)
+              .public_key(key.public_key()).serial_number(9).not_valid_before(start)
+              .not_valid_after(start + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    with pytest.raises(InvalidClient) as caught:
+        verify_client_chain(forged, [], anchors=TrustAnchors((root.certificate,)), now=FIXED_NOW)
+    detail = caught.value.detail
+    assert "forged line" in detail and detail.isprintable() and len(detail) <= 320

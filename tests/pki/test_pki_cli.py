@@ -17,6 +17,25 @@ from pki.cli import main
 from pki.verify import TrustAnchors, verify_client_chain
 
 
+def _certificate_with_malformed_san() -> bytes:
+    """A well-formed certificate whose subjectAltName value is truncated DER (parsed lazily by cryptography)."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "malformed")])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(7).not_valid_before(start).not_valid_after(start + dt.timedelta(days=1))
+            .add_extension(x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x03\x82\x01"),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -75,10 +94,12 @@ def test_future_and_self_signed(tmp_path: Path, capsys: pytest.CaptureFixture[st
     ["issue", "--ca", "{tmp}/ca", "--self-signed", "--subject", "CN=x", "--san-dns", "x"],
     ["inspect", "{tmp}/ca/root.key"],
     ["inspect", "{tmp}/nothing.pem"],
+    ["inspect", "{tmp}/malformed-extension.pem"],
     ["init", "{tmp}/ca"],
 ])
 def test_bad_input_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     assert main(["init", str(tmp_path / "ca")]) == 0
+    (tmp_path / "malformed-extension.pem").write_bytes(_certificate_with_malformed_san())
     capsys.readouterr()
     code, _out, err = _run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
     assert code == 1
