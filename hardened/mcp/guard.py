@@ -6,8 +6,9 @@
    ``Authorization`` header, scheme ``DPoP`` or (baseline tier on) ``Bearer``, token68 syntax, bounded length;
 3. the token resolved by introspection (phantom token, RFC 7662 / RFC 9701): active, this audience, not expired;
 4. the binding: a ``cnf.jkt`` token only with the ``DPoP`` scheme and a valid proof (RFC 9449 §7.1, with ``ath``),
-   an unbound token only as ``Bearer`` and only in the baseline tier (HP-DEC-03); a certificate-bound token is
-   refused until the certificate check is configured (fail closed).
+   an unbound token only as ``Bearer`` and only in the baseline tier (HP-DEC-03); a ``cnf.x5t#S256`` token only as
+   ``Bearer`` over mutual TLS with that certificate (RFC 8705 §3), and only where a certificate source is
+   configured (fail closed).
 
 The result is an :class:`~hardened.mcp.identity.AccessIdentity` or one ``OAuthError`` (or
 :class:`TransportRefused` for step 1).
@@ -22,10 +23,12 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from hardened.clock import Clock, SystemClock
-from hardened.errors import HardenedError, InvalidRequest, InvalidToken
+from hardened.core.mtls import check_certificate_binding
+from hardened.errors import ConfigurationError, HardenedError, InvalidClient, InvalidRequest, InvalidToken
 from hardened.mcp.identity import AccessIdentity
 from hardened.mcp.introspection import IntrospectedToken
 from hardened.mcp.policy import ResourcePolicy
+from hardened.web.client_cert import ClientCertificateSource
 
 __all__ = ["Credentials", "ProofCheck", "ResourceGuard", "TokenResolver", "TransportRefused", "credentials"]
 
@@ -104,7 +107,7 @@ def credentials(policy: ResourcePolicy, query: bytes, headers: Sequence[tuple[by
     if scheme.lower() == "dpop":
         return Credentials("DPoP", token)
     if scheme.lower() == "bearer":
-        if not policy.baseline:
+        if not (policy.baseline or policy.mtls):
             raise InvalidToken("bearer tokens are not accepted here; use a DPoP-bound token")
         return Credentials("Bearer", token)
     return None  # another scheme: this server's challenges tell the client what it accepts
@@ -114,8 +117,10 @@ class ResourceGuard:
     """Runs steps 1-4 for one protected MCP server."""
 
     def __init__(self, policy: ResourcePolicy, resolver: TokenResolver, *, proof_check: ProofCheck | None = None,
-                 clock: Clock | None = None) -> None:
-        self.policy, self.resolver, self.proof_check = policy, resolver, proof_check
+                 certificates: ClientCertificateSource | None = None, clock: Clock | None = None) -> None:
+        if policy.mtls != (certificates is not None):
+            raise ConfigurationError("policy.mtls and a ClientCertificateSource go together")
+        self.policy, self.resolver, self.proof_check, self.certificates = policy, resolver, proof_check, certificates
         self.clock = clock or SystemClock()
 
     async def authenticate(self, scope: Mapping[str, Any]) -> AccessIdentity | None:
@@ -138,7 +143,8 @@ class ResourceGuard:
 
     def _check_binding(self, creds: Credentials, token: IntrospectedToken, scope: Mapping[str, Any]) -> None:
         if token.x5t is not None:
-            raise InvalidToken("certificate-bound tokens are not accepted here", detail="mTLS check not configured")
+            self._check_certificate(creds, token.x5t, scope)
+            return
         if token.jkt is not None:
             if creds.scheme != "DPoP":
                 # RFC 9449 §7.2 / HP-DEC-03: a DPoP-bound token presented as Bearer is a downgrade.
@@ -152,3 +158,15 @@ class ResourceGuard:
             raise InvalidToken("the access token is not DPoP-bound", detail="DPoP scheme with an unbound token")
         if token.tier != "baseline" or not self.policy.baseline:
             raise InvalidToken("unbound tokens are accepted for the baseline tier only", detail=f"tier {token.tier}")
+
+    def _check_certificate(self, creds: Credentials, x5t: str, scope: Mapping[str, Any]) -> None:
+        """RFC 8705 §3: a certificate-bound token, as Bearer, over mutual TLS with the certificate it is bound to."""
+        if self.certificates is None:
+            raise InvalidToken("certificate-bound tokens are not accepted here", detail="mTLS check not configured")
+        if creds.scheme != "Bearer":
+            raise InvalidToken("a certificate-bound token is presented as Bearer over mutual TLS", detail="scheme")
+        try:
+            presented = self.certificates.extract(scope)
+        except (InvalidClient, InvalidRequest) as err:
+            raise InvalidToken("the client certificate could not be used", detail=err.detail) from None
+        check_certificate_binding({"x5t#S256": x5t}, presented.certificate if presented is not None else None)

@@ -73,6 +73,7 @@ class ResourcePolicy:
     allowed_origins: tuple[str, ...] = ()
     max_body: int = 1_048_576
     require_dpop_nonce: bool = False
+    mtls: bool = False  # certificate-bound tokens (RFC 8705) accepted: the guard then needs a certificate source
     _scopes: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -109,8 +110,9 @@ class ResourcePolicy:
         return _origin(self.resource)
 
     def schemes(self) -> tuple[str, ...]:
-        """Challenge schemes in order of preference: DPoP always, Bearer only where the baseline tier is on."""
-        return ("DPoP", "Bearer") if self.baseline else ("DPoP",)
+        """Challenge schemes in order of preference: DPoP always; Bearer where the baseline tier is on, or for
+        certificate-bound tokens (RFC 8705 §3 presents them as Bearer over mutual TLS)."""
+        return ("DPoP", "Bearer") if self.baseline or self.mtls else ("DPoP",)
 
     def initial_scope(self) -> str:
         """MCP 2025-11-25 §Protected Resource Metadata Discovery: the scope a first 401 asks for (baseline tools)."""

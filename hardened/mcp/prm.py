@@ -42,7 +42,7 @@ def metadata_document(policy: ResourcePolicy) -> dict[str, Any]:
         "dpop_signing_alg_values_supported": list(policy.dpop_algs),
         # With the baseline tier on, stock clients may present audience-restricted bearer tokens.
         "dpop_bound_access_tokens_required": not policy.baseline,
-        "tls_client_certificate_bound_access_tokens": False,
+        "tls_client_certificate_bound_access_tokens": policy.mtls,
     }
 
 
