@@ -8,6 +8,9 @@ Admin (``/admin/...``): every route depends on ``operator``, a pluggable FastAPI
 acting operator's name or raises. The default is :class:`AdminTokenAuth` (``Authorization: Bearer`` with the
 256-bit token made at ``authority init``, compared in constant time); mTLS with the project's PKI can replace it
 by passing another dependency to :func:`create_app`. Bad input never yields a 500 (``install_error_handlers``).
+
+The authority acting as Client Attester adds its routes (``authority.attester_app``; docs/attester.md) and its
+members of the authority configuration (``attester_jwks_uri``, ``attestation_endpoint``, ...).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authority.attester import AuthorityAttester
+from authority.attester_app import install_attester_routes
 from authority.models import (
     ID_PATTERN,
     KID_PATTERN,
@@ -122,12 +127,12 @@ def _install_registry_errors(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
 
 
-def _public_routes(app: FastAPI, authority: Authority) -> None:
+def _public_routes(app: FastAPI, authority: Authority, attester: AuthorityAttester) -> None:
     policy = authority.policy
 
     @app.get("/.well-known/authority-configuration")
     def configuration() -> Response:
-        return _json(authority.configuration(), max_age=policy.jwks_max_age)
+        return _json({**authority.configuration(), **attester.configuration()}, max_age=policy.jwks_max_age)
 
     @app.get("/.well-known/jwks.json")
     def jwks() -> Response:
@@ -226,15 +231,19 @@ def _control_routes(app: FastAPI, authority: Authority, op: Any) -> None:
         return _json(authority.verify_audit())
 
 
-def create_app(authority: Authority, *, operator: Operator | None = None) -> FastAPI:
-    """The authority service over ``authority``; ``operator`` authenticates admin requests (default: token)."""
+def create_app(authority: Authority, *, operator: Operator | None = None,
+               attester: AuthorityAttester | None = None) -> FastAPI:
+    """The authority service over ``authority``; ``operator`` authenticates admin requests (default: token);
+    ``attester`` is the authority acting as Client Attester (default: over the same data folder)."""
+    attester = attester or AuthorityAttester(authority)
     app = FastAPI(title="hardened authority", docs_url=None, redoc_url=None, openapi_url=None)
     install_error_handlers(app)
     _install_registry_errors(app)
     op = Depends(operator or AdminTokenAuth(authority))
-    _public_routes(app, authority)
+    _public_routes(app, authority, attester)
     _organisation_routes(app, authority, op)
     _software_routes(app, authority, op)
     _control_routes(app, authority, op)
+    install_attester_routes(app, attester, op)
     app.add_middleware(BodyLimit)
     return app

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from authority.models import OrganisationIn, RevocationIn, SoftwareIn
+from authority.attester import AuthorityAttester
+from authority.models import InstanceIn, OrganisationIn, RevocationIn, SoftwareIn
 from authority.service import Authority
 
 __all__ = ["Backend", "CLIError", "LocalBackend", "RemoteBackend"]
@@ -35,6 +36,12 @@ class Backend(Protocol):
     def audit(self, after: int, limit: int) -> list[dict[str, Any]]: ...
     def verify_audit(self) -> dict[str, Any]: ...
     def statement(self, jti: str) -> dict[str, Any]: ...
+    def add_instance(self, software_id: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    def list_instances(self, software_id: str) -> dict[str, Any]: ...
+    def revoke_instance(self, software_id: str, instance_id: str, reason: str) -> dict[str, Any]: ...
+    def attester_keys(self) -> list[dict[str, Any]]: ...
+    def rotate_attester_key(self, alg: str | None) -> dict[str, Any]: ...
+    def retire_attester_key(self, kid: str) -> dict[str, Any]: ...
 
 
 class LocalBackend:
@@ -47,6 +54,7 @@ class LocalBackend:
         except (KeyError, OSError):
             user = "unknown"
         self.actor = f"cli:{user}"
+        self._attester: AuthorityAttester | None = None
 
     def create_org(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.a.create_organisation(OrganisationIn.model_validate(body), actor=self.actor).to_json()
@@ -90,6 +98,31 @@ class LocalBackend:
 
     def statement(self, jti: str) -> dict[str, Any]:
         return {**self.a.store.statement(jti).to_json(), **self.a.statement_status(jti)}
+
+    @property
+    def attester(self) -> AuthorityAttester:
+        if self._attester is None:
+            self._attester = AuthorityAttester(self.a)
+        return self._attester
+
+    def add_instance(self, software_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        spec = InstanceIn.model_validate(body)
+        return self.attester.add_instance(software_id, spec, actor=self.actor).to_json()
+
+    def list_instances(self, software_id: str) -> dict[str, Any]:
+        return self.attester.instances(software_id)
+
+    def revoke_instance(self, software_id: str, instance_id: str, reason: str) -> dict[str, Any]:
+        return self.attester.revoke_instance(software_id, instance_id, reason=reason, actor=self.actor).to_json()
+
+    def attester_keys(self) -> list[dict[str, Any]]:
+        return [k.to_json() for k in self.attester.store.attester_keys()]
+
+    def rotate_attester_key(self, alg: str | None) -> dict[str, Any]:
+        return self.attester.rotate(alg=alg, actor=self.actor).to_json()
+
+    def retire_attester_key(self, kid: str) -> dict[str, Any]:
+        return self.attester.retire(kid, actor=self.actor).to_json()
 
 
 class RemoteBackend:
@@ -157,3 +190,21 @@ class RemoteBackend:
 
     def statement(self, jti: str) -> dict[str, Any]:
         return self._call("GET", f"/admin/statements/{jti}")
+
+    def add_instance(self, software_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", f"/admin/software/{software_id}/instances", body)
+
+    def list_instances(self, software_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/admin/software/{software_id}/instances")
+
+    def revoke_instance(self, software_id: str, instance_id: str, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/admin/software/{software_id}/instances/{instance_id}/revoke", {"reason": reason})
+
+    def attester_keys(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/admin/attester/keys")["keys"]
+
+    def rotate_attester_key(self, alg: str | None) -> dict[str, Any]:
+        return self._call("POST", "/admin/attester/keys/rotate", {"alg": alg})
+
+    def retire_attester_key(self, kid: str) -> dict[str, Any]:
+        return self._call("POST", f"/admin/attester/keys/{kid}/retire")

@@ -165,6 +165,36 @@ def cmd_keys(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_instance(ns: argparse.Namespace) -> int:
+    backend, software_id = _backend(ns), _ident(ns.software_id, "software")
+    if ns.instance_command == "add":
+        body: dict[str, Any] = {"jwk": _read_json(ns.jwk_file)}
+        if ns.id:
+            body["instance_id"] = ns.id
+        _out(backend.add_instance(software_id, body))
+    elif ns.instance_command == "list":
+        listing = backend.list_instances(software_id)
+        for inst in listing["instances"]:
+            print(f"{inst['instance_id']}\t{inst['status']}\t{inst['jkt']}")
+        for binding in listing["client_bindings"]:
+            print(f"client_id\t{binding['client_id']}\t{binding['instance_id']}")
+    else:
+        _out(backend.revoke_instance(software_id, _ident(ns.instance_id, "instance"), ns.reason))
+    return 0
+
+
+def cmd_attester_keys(ns: argparse.Namespace) -> int:
+    backend = _backend(ns)
+    if ns.attester_keys_command == "rotate":
+        _out(backend.rotate_attester_key(ns.alg))
+    elif ns.attester_keys_command == "retire":
+        _out(backend.retire_attester_key(_ident(ns.kid, "kid", KID_PATTERN)))
+    else:
+        for key in backend.attester_keys():
+            print(f"{key['kid']}\t{key['alg']}\t{key['state']}")
+    return 0
+
+
 def cmd_audit(ns: argparse.Namespace) -> int:
     backend = _backend(ns)
     if ns.verify:
@@ -196,7 +226,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 
 
 COMMANDS = {"init": cmd_init, "org": cmd_org, "software": cmd_software, "sign": cmd_sign, "revoke": cmd_revoke,
-            "status": cmd_status, "keys": cmd_keys, "audit": cmd_audit, "serve": cmd_serve, "token": cmd_token_reset}
+            "status": cmd_status, "keys": cmd_keys, "audit": cmd_audit, "serve": cmd_serve, "token": cmd_token_reset,
+            "instance": cmd_instance, "attester-keys": cmd_attester_keys}
 
 
 def _describe(exc: Exception) -> str:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 __all__ = [
     "ID_PATTERN",
     "KID_PATTERN",
+    "InstanceIn",
     "OrganisationIn",
     "RevocationIn",
     "RotateIn",
@@ -117,3 +118,11 @@ class RevocationIn(_Input):
 
 class RotateIn(_Input):
     alg: Literal["PS256", "ES256", "EdDSA"] | None = None
+
+
+class InstanceIn(_Input):
+    """A software instance to vouch for: its id and its Client Instance Key (public JWK, the attestation's
+    ``cnf.jwk``; draft-ietf-oauth-attestation-based-client-auth-10 §4)."""
+
+    instance_id: Identifier | None = None
+    jwk: dict[str, Any] = Field(max_length=16)

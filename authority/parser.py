@@ -100,6 +100,29 @@ def _keys(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> N
     retire.add_argument("kid")
 
 
+def _instance(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    inst = sub.add_parser("instance", parents=[common],
+                          help="software instances the authority attests (docs/attester.md): add, list, revoke")
+    cmds = inst.add_subparsers(dest="instance_command", required=True, parser_class=_Parser)
+    add = cmds.add_parser("add", parents=[common], help="register an instance and its public key (cnf.jwk)")
+    add.add_argument("software_id")
+    add.add_argument("--jwk-file", required=True, help="a JSON file with the instance's public JWK")
+    add.add_argument("--id", help="instance id (default: generated)")
+    lst = cmds.add_parser("list", parents=[common], help="list a software's instances and bound client ids")
+    lst.add_argument("software_id")
+    revoke = cmds.add_parser("revoke", parents=[common], help="revoke an instance: no attestation from now on")
+    revoke.add_argument("software_id")
+    revoke.add_argument("instance_id")
+    revoke.add_argument("--reason", default="revoked by operator", help="recorded in the registry and audit log")
+    keys = sub.add_parser("attester-keys", parents=[common], help="attester signing keys: list, rotate, retire")
+    kcmds = keys.add_subparsers(dest="attester_keys_command", required=True, parser_class=_Parser)
+    kcmds.add_parser("list", parents=[common], help="list attester keys with their state")
+    rotate = kcmds.add_parser("rotate", parents=[common], help="new active attester key; the old one is retiring")
+    rotate.add_argument("--alg", choices=["PS256", "ES256", "EdDSA"], help="algorithm (default: the policy's)")
+    retire = kcmds.add_parser("retire", parents=[common], help="stop publishing a retiring attester key")
+    retire.add_argument("kid")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = _Parser(prog="authority", parents=[common], epilog=EXAMPLE,
@@ -123,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", parents=[common], help="show a statement's record and status")
     status.add_argument("jti", help="the statement's jti (printed by sign --json, listed in the audit log)")
     _keys(sub, common)
+    _instance(sub, common)
     audit = sub.add_parser("audit", parents=[common], help="show the audit log, or --verify its hash chain")
     audit.add_argument("--verify", action="store_true", help="check the hash chain; exit 1 if broken")
     audit.add_argument("--after", type=_positive, default=0, help="entries after this sequence number")

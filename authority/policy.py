@@ -30,6 +30,8 @@ class AuthorityPolicy(BaseModel):
     status_list_lifetime: int = Field(default=3600, ge=60, le=86_400)
     #: ``Cache-Control: max-age`` of the JWKS and the authority configuration (seconds).
     jwks_max_age: int = Field(default=300, ge=0, le=86_400)
+    #: ``exp - iat`` of the Client Attestation JWTs the authority issues as attester (seconds; HP-ATT-21).
+    attestation_lifetime: int = Field(default=600, ge=60, le=3600)
 
     @model_validator(mode="after")
     def _default_within_max(self) -> AuthorityPolicy:

@@ -1,0 +1,220 @@
+"""Dynamic client registration policy (RFC 7591 §2, §3.1.1, §3.2.2; RFC 7592) for the hardened tiers (DESIGN §2).
+
+Two paths:
+
+- **hardened** (a verified software statement): RFC 7591 §2.3 "the values in the software statement take
+  precedence"; a request value that contradicts one is an error, ``invalid_redirect_uri`` for redirect URIs and
+  ``invalid_client_metadata`` otherwise. Redirect URIs, scopes, keys and auth method come from the statement; the
+  method is ``private_key_jwt``; tokens are sender-constrained (DPoP).
+- **baseline** (a setting): stock MCP clients register as public clients (``token_endpoint_auth_method: none``,
+  PKCE), and can only hold the scopes marked baseline.
+
+Everything else (PKCE S256, lifetimes, refresh tokens, grant types) the AS dictates by policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from hardened.core.scopes import ScopePolicy, parse_scope, tier_at_least
+from hardened.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidSoftwareStatement, JoseError
+from hardened.jose import KeySet
+
+__all__ = [
+    "ClientMetadata", "RegistrationPolicy", "StatementFacts", "check_redirect_uri", "verify_registration_request",
+]
+
+MAX_REDIRECT_URIS = 8
+MAX_URI = 512
+_LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMetadata:
+    """What the AS registered for a client (RFC 7591 §2), after policy."""
+
+    client_name: str
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    token_endpoint_auth_method: str
+    tier: str
+    sender_constraint: str
+    grant_types: tuple[str, ...] = ("authorization_code",)
+    jwks: Mapping[str, Any] | None = None
+    software_id: str | None = None
+    software_version: str | None = None
+    org_name: str | None = None
+    authority: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """RFC 7591 §3.2.1 metadata members (without ``client_id`` and credentials)."""
+        out: dict[str, Any] = {
+            "client_name": self.client_name, "redirect_uris": list(self.redirect_uris),
+            "scope": " ".join(self.scopes), "token_endpoint_auth_method": self.token_endpoint_auth_method,
+            "grant_types": list(self.grant_types), "response_types": ["code"], "hardened_tier": self.tier,
+            "dpop_bound_access_tokens": self.sender_constraint == "dpop",
+        }
+        for name in ("jwks", "software_id", "software_version"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFacts:
+    """The claims of a software statement that registration uses, after the statement verified (RFC 7591 §2.3)."""
+
+    issuer: str
+    jti: str
+    exp: float
+    software_id: str
+    client_name: str
+    org_name: str
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    token_endpoint_auth_method: str
+    grant_types: tuple[str, ...]
+    tier: str
+    sender_constraint: str
+    jwks: Mapping[str, Any] | None
+    software_version: str | None = None
+    attestation_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationPolicy:
+    """FAPI 2.0 defaults: baseline tier off, refresh tokens on, one registration per statement ``jti``."""
+
+    scopes: ScopePolicy = field(default_factory=ScopePolicy)
+    baseline_enabled: bool = False
+    refresh_tokens: bool = True
+    statement_reuse: bool = False
+    attestation: bool = False  #: the AS verifies client attestation (the attested tier is offered)
+
+
+def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
+    """An absolute https URI (or loopback http for native apps, RFC 8252 §7.3) without a fragment (RFC 6749 §3.1.2)."""
+    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(c in uri for c in " \t\r\n"):
+        raise InvalidRedirectURI("a redirect URI is not a string of at most 512 characters")
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        raise InvalidRedirectURI("a redirect URI is not a URI") from None
+    if parts.fragment or "#" in uri or not host:
+        raise InvalidRedirectURI("a redirect URI must be absolute and have no fragment")
+    if parts.scheme == "https" or (parts.scheme == "http" and allow_loopback_http and host in _LOOPBACK):
+        return uri
+    raise InvalidRedirectURI("a redirect URI must use https (http only on loopback for public clients)")
+
+
+def _contradicts(name: str, requested: Any, stated: Any) -> bool:
+    if name in ("redirect_uris", "grant_types"):
+        return not isinstance(requested, list) or set(requested) != set(stated)
+    if name == "scope":
+        try:
+            return set(parse_scope(requested)) != set(stated)
+        except Exception:
+            return True
+    return requested != stated
+
+
+def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: RegistrationPolicy) -> ClientMetadata:
+    stated = {"redirect_uris": list(facts.redirect_uris), "scope": facts.scopes, "jwks": facts.jwks,
+              "token_endpoint_auth_method": facts.token_endpoint_auth_method, "grant_types": list(facts.grant_types),
+              "client_name": facts.client_name, "software_id": facts.software_id}
+    # RFC 7591 §2.3: statement values win; a contradicting request value is an error.
+    for name, value in stated.items():
+        if name in body and _contradicts(name, body[name], value):
+            if name == "redirect_uris":
+                raise InvalidRedirectURI("redirect_uris contradict the software statement")
+            raise InvalidClientMetadata(f"{name} contradicts the software statement")
+    if "jwks_uri" in body:
+        raise InvalidClientMetadata("jwks_uri is not accepted; keys come from the software statement")
+    if facts.token_endpoint_auth_method != "private_key_jwt":  # noqa: S105 - an auth method name
+        raise InvalidClientMetadata("token_endpoint_auth_method must be private_key_jwt")
+    if facts.sender_constraint != "dpop":
+        raise InvalidClientMetadata("only DPoP sender-constrained tokens are offered here")
+    if not tier_at_least(facts.tier, "hardened"):
+        raise InvalidClientMetadata("a software statement registers the hardened tier or above")
+    _check_keys(facts.jwks)
+    for uri in facts.redirect_uris:  # the authority vetted them; loopback http only for native agents (RFC 8252)
+        check_redirect_uri(uri, allow_loopback_http=True)
+    # The attested tier needs client attestation at this AS; without it an "attested" statement holds the
+    # hardened tier, but a statement that *requires* attestation is refused (never silently weakened).
+    if facts.attestation_required and not policy.attestation:
+        raise InvalidClientMetadata("the software statement requires client attestation, which is not offered here")
+    tier = "attested" if policy.attestation and (facts.tier == "attested" or facts.attestation_required) \
+        else "hardened"
+    _check_registered_scopes(facts.scopes, tier, policy)
+    allowed_grants = {"authorization_code"} | ({"refresh_token"} if policy.refresh_tokens else set())
+    return ClientMetadata(
+        client_name=facts.client_name, redirect_uris=facts.redirect_uris, scopes=facts.scopes,
+        token_endpoint_auth_method="private_key_jwt", tier=tier, sender_constraint="dpop",  # noqa: S106 - an auth method name
+        grant_types=tuple(g for g in ("authorization_code", "refresh_token") if g in facts.grant_types
+                          and g in allowed_grants) or ("authorization_code",),
+        jwks=facts.jwks, software_id=facts.software_id, software_version=facts.software_version,
+        org_name=facts.org_name, authority=facts.issuer,
+    )
+
+
+def _check_keys(jwks: Mapping[str, Any] | None) -> None:
+    try:
+        KeySet.from_jwks(jwks)
+    except JoseError as err:
+        raise InvalidSoftwareStatement("the software statement's jwks is not a valid public key set",
+                                       detail=err.code) from None
+
+
+def _check_registered_scopes(scopes: tuple[str, ...], tier: str, policy: RegistrationPolicy) -> None:
+    allowed = set(policy.scopes.allowed_for(tier))
+    if not scopes or any(s not in allowed for s in scopes):
+        raise InvalidClientMetadata(f"scopes must be known scopes of the {tier} tier")
+
+
+def _string(body: Mapping[str, Any], name: str, default: str) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str) or not 0 < len(value) <= 200:
+        raise InvalidClientMetadata(f"{name} must be a string of 1 to 200 characters")
+    return value
+
+
+def _baseline(body: Mapping[str, Any], policy: RegistrationPolicy) -> ClientMetadata:
+    if not policy.baseline_enabled:
+        raise InvalidSoftwareStatement("a software statement is required to register here")
+    if body.get("token_endpoint_auth_method", "none") != "none":
+        raise InvalidClientMetadata("without a software statement only public clients (none) may register")
+    if "jwks" in body or "jwks_uri" in body:
+        raise InvalidClientMetadata("public clients do not register keys")
+    uris = body.get("redirect_uris")
+    if not isinstance(uris, list) or not 0 < len(uris) <= MAX_REDIRECT_URIS:
+        raise InvalidRedirectURI(f"redirect_uris must be a list of 1 to {MAX_REDIRECT_URIS} URIs")
+    checked = tuple(dict.fromkeys(check_redirect_uri(u, allow_loopback_http=True) for u in uris))
+    baseline = policy.scopes.allowed_for("baseline")
+    try:
+        scopes = parse_scope(body["scope"]) if "scope" in body else baseline
+    except Exception:
+        raise InvalidClientMetadata("scope is malformed") from None
+    _check_registered_scopes(tuple(scopes), "baseline", policy)
+    grants = body.get("grant_types", ["authorization_code"])
+    if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
+        raise InvalidClientMetadata("grant_types may only be authorization_code and refresh_token")
+    if "refresh_token" in grants and not policy.refresh_tokens:
+        grants = [g for g in grants if g != "refresh_token"]
+    return ClientMetadata(
+        client_name=_string(body, "client_name", "MCP client"), redirect_uris=checked, scopes=tuple(scopes),
+        token_endpoint_auth_method="none", tier="baseline", sender_constraint="none",  # noqa: S106 - an auth method name
+        grant_types=tuple(dict.fromkeys(["authorization_code", *grants])),
+    )
+
+
+def verify_registration_request(
+    body: Mapping[str, Any], *, statement: StatementFacts | None, policy: RegistrationPolicy
+) -> ClientMetadata:
+    """RFC 7591 §3.1: turn a registration request (and its verified statement, if any) into client metadata."""
+    if statement is not None:
+        return _hardened(body, statement, policy)
+    return _baseline(body, policy)
