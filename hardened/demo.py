@@ -83,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack = asyncio.run(run_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
         if ns.serve and stack is not None:
             _serve(stack, data_dir)
+    except Exception as exc:  # the stack could not start: say so in one line, exit 1
+        steps.line(False, "stack", f"{type(exc).__name__}: {exc}")
     finally:
         if fresh and not ns.serve:
             shutil.rmtree(data_dir, ignore_errors=True)

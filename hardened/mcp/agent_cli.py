@@ -85,7 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("call needs a TOOL")
     try:
         print(json.dumps(asyncio.run(_run(ns)), indent=2))
-    except (HardenedError, OSError, ValueError, KeyError) as err:
-        print(f"hardened agent: {type(err).__name__}: {err}", file=sys.stderr)
+    except Exception as err:  # the SDK transport wraps failures in exception groups: show what happened, once
+        print(f"hardened agent: {_describe(err)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _describe(err: BaseException) -> str:
+    """The innermost errors of an exception group (our OAuth errors first), as one line each."""
+    if isinstance(err, BaseExceptionGroup):
+        inner = [_describe(e) for e in err.exceptions]
+        return "; ".join(sorted(inner, key=lambda text: not text.startswith(("Invalid", "Access", "Insufficient"))))
+    if isinstance(err, HardenedError | OSError | ValueError | KeyError | SystemExit):
+        return f"{type(err).__name__}: {err}"
+    return f"{type(err).__name__}: {str(err)[:200]}"
