@@ -174,3 +174,19 @@ def test_agent_cli_calls_a_tool_from_a_credentials_folder(world, tmp_path, capsy
     assert main(["call", stack.mcp_url, "list-trades", "--arguments", '{"symbol": "VOD.L"}', *args]) == 0
     assert '"VOD.L"' in capsys.readouterr().out
     assert (folder / "registrations.json").exists()  # the second run reused the registration
+
+
+@pytest.mark.requirement("HP-MCP-17")
+def test_agent_cli_reports_a_refused_sign_in_in_one_line(world, tmp_path, capsys) -> None:
+    from hardened.mcp.agent_cli import main
+    from hardened.mcp.demo_flow import write_agent_folder
+
+    stack, _ = world
+    key = SigningKey.generate("ES256")
+    statement = enrol_agent(stack, key, REDIRECT, org_id="cli-org2", software_id="cli-agent2")["software_statement"]
+    folder = tmp_path / "agent"
+    write_agent_folder(folder, AgentCredentials(key, SigningKey.generate("ES256"), statement, REDIRECT), "wrong")
+    args = ["--credentials", str(folder), "--username", "alice", "--password-file", str(folder / "password")]
+    assert main(["call", stack.mcp_url, "list-trades", *args]) == 1
+    err = capsys.readouterr().err
+    assert "AccessDenied" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
