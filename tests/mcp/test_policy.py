@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hardened.errors import ConfigurationError
 from hardened.mcp.policy import ResourcePolicy, ToolRequirement, tier_at_least
 from hardened.mcp.server import TRADE_TOOLS
+from hardened.testing.mcp import authorization_values
 
 
 @pytest.mark.requirement("HP-MCP-01")
@@ -45,3 +48,20 @@ def test_tiers_are_ordered_and_unknown_tiers_never_suffice() -> None:
     assert policy.allowed_tools({"trades:read", "trades:write"}, "hardened") == {"list-trades", "place-trade"}
     assert policy.allowed_hosts == ("m.example",) and policy.allowed_origins == ("https://m.example",)
     assert policy.initial_scope() == "trades:read" and policy.schemes() == ("DPoP", "Bearer")
+
+
+@pytest.mark.requirement("HP-MCP-03")
+@given(st.lists(authorization_values(), max_size=3), st.binary(max_size=40))
+def test_credentials_are_read_or_refused_with_our_errors(values, query) -> None:
+    from hardened.errors import InvalidRequest, InvalidToken
+    from hardened.mcp.guard import Credentials, credentials
+
+    policy = ResourcePolicy(resource="https://m.example/mcp", authorization_servers=("https://as.example",),
+                            tools=TRADE_TOOLS)
+    headers = [(b"authorization", v.encode("latin-1", "replace")) for v in values if v is not None]
+    try:
+        found = credentials(policy, query, headers)
+    except (InvalidRequest, InvalidToken):
+        return
+    assert found is None or (isinstance(found, Credentials) and found.scheme in ("DPoP", "Bearer") and found.token)
+    assert len(headers) <= 1
