@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -54,15 +56,21 @@ def test_hardened_agent_reads_steps_up_and_writes_through_token_exchange(world) 
     agent = HardenedAgent(stack.mcp_url, credentials, HeadlessBrowser(stack.username, stack.password),
                           registrations=registrations, on_step=lambda name, detail: steps.append(name))
 
+    held: list = []
+
     async def main():
         async with mcp_session(agent, mode="legacy") as client:
             tools = [t.name for t in (await client.list_tools()).tools]
             read = await client.call_tool("list-trades", {})
             write = await client.call_tool("place-trade", ORDER)
             tools_after = [t.name for t in (await client.list_tools()).tools]
-            return tools, read, write, tools_after
+            # near expiry the agent refreshes (refresh_token grant, private_key_jwt, DPoP) before the next call
+            held.append(agent.tokens)
+            agent.tokens = dataclasses.replace(agent.tokens, expires_at=time.time() + 5)
+            again = await client.call_tool("list-trades", {})
+            return tools, read, write, tools_after, again
 
-    tools, read, write, tools_after = run(main())
+    tools, read, write, tools_after, again = run(main())
     assert tools == ["list-trades"] and tools_after == ["list-trades", "place-trade"]
     assert {t["tenant"] for t in read.structured_content["trades"]} == {"acme"}
     assert not write.is_error, write.content
@@ -71,12 +79,19 @@ def test_hardened_agent_reads_steps_up_and_writes_through_token_exchange(world) 
     assert steps[:6] == ["discovery", "metadata", "registration", "PAR", "consent", "token"]
     assert steps.count("step-up") == 1 and agent.tokens.scopes == {"trades:read", "trades:write"}
 
+    assert not again.is_error and steps[-1] == "refresh"
+    assert agent.tokens.access_token != held[0].access_token and agent.tokens.scopes == held[0].scopes
+
     # a second agent process with the same statement reuses the registration at this issuer
     again: list[str] = []
     second = HardenedAgent(stack.mcp_url, credentials, HeadlessBrowser(stack.username, stack.password),
                            registrations=registrations, on_step=lambda name, detail: again.append(detail))
-    run(second.discover())
-    run(second.register())
+
+    async def discover_and_register():
+        await second.discover()
+        await second.register()
+
+    run(discover_and_register())
     assert second.client_id == agent.client_id and "reusing" in again[-1]
 
 
