@@ -30,7 +30,7 @@ class DPoPProofCheck:
         self.verifier = verifier
 
     def __call__(self, scope: Mapping[str, Any], *, access_token: str, jkt: str) -> None:
-        self.verifier.check_resource_request(Request(dict(scope)), access_token, jkt)
+        self.verifier.check_resource_request(Request(scope), access_token, jkt)  # type: ignore[arg-type]
 
     def fresh_nonce_header(self) -> dict[str, str]:
         """RFC 9449 §8.2: where nonces are required, every answer carries a fresh one, so clients keep up."""
