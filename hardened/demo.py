@@ -79,16 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     fresh = ns.data_dir is None
     data_dir = Path(ns.data_dir or tempfile.mkdtemp(prefix="hardened-demo-"))
     steps = Steps()
+    stack = None
     try:
         stack = asyncio.run(run_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
-        if ns.serve and stack is not None:
-            _serve(stack, data_dir)
     except Exception as exc:  # the stack could not start: say so in one line, exit 1
         steps.line(False, "stack", f"{type(exc).__name__}: {exc}")
     finally:
         if fresh and not ns.serve:
             shutil.rmtree(data_dir, ignore_errors=True)
-    print("demo " + ("passed" if not steps.failed else f"FAILED ({steps.failed} step(s))"))
+    print("demo " + ("passed" if not steps.failed else f"FAILED ({steps.failed} step(s))"), flush=True)
+    if ns.serve and stack is not None:
+        _serve(stack, data_dir)
     return 1 if steps.failed else 0
 
 

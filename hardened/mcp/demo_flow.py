@@ -165,6 +165,8 @@ async def run_demo(data_dir: Path, steps: Steps, redirect_uri: str, *, keep: boo
         await steps.run("attack: stock client asking for a hardened scope", lambda: _stock_client(stack, as_meta))
         if keep:
             write_agent_folder(data_dir / "agent", credentials, stack.password)
+            if agent.client_id is not None:  # the statement is spent at this AS: `hardened agent` reuses the client
+                Registrations(data_dir / "agent" / "registrations.json").put(stack.as_url, agent.client_id)
             return stack
     except BaseException:
         stack.stop()
