@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
 
 from hardened.errors import InvalidDPoPProof
 
@@ -104,14 +103,27 @@ def _authority(scheme: str, authority: str) -> str:
     return host if port in ("", _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
 
 
+#: Normal forms already computed, keyed by the exact URI text (only URIs that passed every check get here).
+_NORMAL: dict[str, str] = {}
+_NORMAL_SIZE = 1024
+
+
 def normalize_htu(uri: object) -> str:
     """The RFC 3986 §6.2.2-6.2.3 normal form of an http(s) URI, without query and fragment; or InvalidDPoPProof."""
+    if uri.__class__ is str:
+        known = _NORMAL.get(uri)  # type: ignore[call-overload]
+        if known is not None:
+            return known
     if not isinstance(uri, str) or not uri or len(uri) > MAX_HTU or not _VISIBLE_ASCII.fullmatch(uri):
         raise _bad("htu is not a URI of visible ASCII characters within the size limit")
-    return _normalize(uri)
+    normal = _normalize(uri)
+    if uri.__class__ is str:
+        if len(_NORMAL) >= _NORMAL_SIZE:
+            _NORMAL.clear()  # bounded; single dict operations are atomic under the GIL
+        _NORMAL[uri] = normal
+    return normal
 
 
-@lru_cache(maxsize=1024)
 def _normalize(uri: str) -> str:
     match = _URI.fullmatch(uri)
     if match is None:

@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from hardened.errors import JoseError
 
@@ -42,6 +42,32 @@ _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 _PSS = padding.PSS(mgf=padding.MGF1(_SHA256), salt_length=32)
 
 
+_ZERO = b"\x00"
+# DER prefixes when neither R nor S starts with a zero octet (all but about 1 in 128 signatures): each INTEGER is
+# 32 octets, or 33 with a 0x00 before a set high bit. Indexed by (R high bit, S high bit).
+_SEQ_AND_R = {(hr, hs): bytes((0x30, 68 + hr + hs, 0x02, 32 + hr)) + _ZERO * hr for hr in (0, 1) for hs in (0, 1)}
+_S_INT = (b"\x02\x20", b"\x02\x21\x00")
+
+
+def der_signature(signature: bytes) -> bytes:
+    """RFC 7518 §3.4 R || S (32 octets each) as the DER ``Ecdsa-Sig-Value`` OpenSSL verifies (RFC 3279 §2.2.3).
+
+    Equal to ``encode_dss_signature(r, s)`` (a property test pins it): each INTEGER minimal, with a 0x00 octet
+    before a set high bit; both fit a short-form length (at most 70 octets in all).
+    """
+    first_r, first_s = signature[0], signature[32]
+    if first_r and first_s:
+        hr, hs = first_r >> 7, first_s >> 7
+        return _SEQ_AND_R[hr, hs] + signature[:32] + _S_INT[hs] + signature[32:]
+    r = signature[:32].lstrip(_ZERO) or _ZERO
+    s = signature[32:].lstrip(_ZERO) or _ZERO
+    if r[0] > 127:
+        r = _ZERO + r
+    if s[0] > 127:
+        s = _ZERO + s
+    return bytes((0x30, len(r) + len(s) + 4, 0x02, len(r))) + r + bytes((0x02, len(s))) + s
+
+
 def verify_bytes(alg: str, key: Any, signing_input: bytes, signature: bytes) -> None:
     """Verify ``signature`` over ``signing_input`` with a ``cryptography`` public key, or raise JoseError."""
     try:
@@ -49,8 +75,7 @@ def verify_bytes(alg: str, key: Any, signing_input: bytes, signature: bytes) -> 
             # RFC 7518 §3.4: the JWS signature is R || S, 32 octets each.
             if len(signature) != 64:
                 raise JoseError("ERR_JWS_SIGNATURE_INVALID", "signature verification failed")
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            key.verify(der, signing_input, _ECDSA_SHA256)
+            key.verify(der_signature(signature), signing_input, _ECDSA_SHA256)
         elif alg == "EdDSA":
             key.verify(signature, signing_input)
         elif alg == "PS256":

@@ -21,6 +21,8 @@ __all__ = ["ClaimsPolicy", "JWTPolicy", "VerifiedJWT", "check_claims", "numeric_
 #: 9999-12-31T23:59:59Z: a NumericDate beyond this is treated as malformed.
 MAX_NUMERIC_DATE = 253_402_300_799
 FAPI_MAX_FUTURE_SKEW = 60.0
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _is_number(value: Any) -> bool:
@@ -157,4 +159,8 @@ def verify_jwt(token: Any, *, policy: JWTPolicy, now: float, keys: KeySet | None
         raise JoseError("ERR_POLICY", "policy is not a JWTPolicy")
     verified = verify_jws(token, policy=policy.jws, keys=keys)
     check_claims(verified.payload, policy=policy.claims, now=now)
-    return VerifiedJWT(header=verified.header, claims=verified.payload, jws=verified)
+    result = _new(VerifiedJWT)  # the generated __init__ without its keyword handling: same fields, still frozen
+    _set(result, "header", verified.header)
+    _set(result, "claims", verified.payload)
+    _set(result, "jws", verified)
+    return result

@@ -30,6 +30,7 @@ _TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/***")
 _PADDING = (b"", b"", b"==", b"=")
 # A base64url string of length 4k+r has r in {0, 2, 3}; the last character's unused bits must be zero.
 _LAST_CHAR_OK = (None, None, frozenset("AQgw"), frozenset("AEIMQUYcgkosw048"))
+_a2b = binascii.a2b_base64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
@@ -42,14 +43,18 @@ def b64url_decode(text: Any, *, what: str = "value") -> bytes:
     """Decode canonical unpadded base64url (RFC 7515 §2, RFC 4648 §3.5) or raise ``ERR_B64``."""
     if not isinstance(text, str):
         raise JoseError("ERR_B64", f"{what} is not a string")
+    return b64url_decode_str(text, what)
+
+
+def b64url_decode_str(text: str, what: str) -> bytes:
+    """``b64url_decode`` for a value already known to be a ``str`` (the JWS segments of a split token)."""
     remainder = len(text) % 4
     if remainder == 1:
         raise JoseError("ERR_B64", f"{what} has an impossible base64url length")
     if remainder and text[-1] not in _LAST_CHAR_OK[remainder]:  # type: ignore[operator]
         raise JoseError("ERR_B64", f"{what} is not canonical base64url (non-zero trailing bits or bad character)")
     try:
-        return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + _PADDING[remainder],
-                                   strict_mode=True)
+        return _a2b(text.encode("ascii").translate(_TO_STANDARD) + _PADDING[remainder], strict_mode=True)
     except (UnicodeEncodeError, binascii.Error, ValueError):
         raise JoseError("ERR_B64", f"{what} is not unpadded base64url") from None
 
@@ -85,13 +90,14 @@ def _safe_int(text: str) -> int:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_object, parse_constant=_no_constant,
                             parse_float=_finite_float, parse_int=_safe_int)
+_scan = _DECODER.scan_once
 
 
 def _parse(text: str) -> Any:
     """RFC 8259 parse; an object without surrounding whitespace takes the scanner directly (the common case)."""
     if text[:1] == "{":
         try:
-            value, end = _DECODER.scan_once(text, 0)
+            value, end = _scan(text, 0)
         except StopIteration:
             value, end = None, -1
         if end == len(text):
@@ -120,6 +126,11 @@ def loads_object(data: Any, *, what: str, max_bytes: int) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be one object with unique member names, at most ``max_bytes`` long."""
     if type(data) is not bytes and not isinstance(data, bytes | bytearray):
         raise JoseError("ERR_JSON", f"{what} is not bytes")
+    return loads_object_bytes(data, what, max_bytes)
+
+
+def loads_object_bytes(data: bytes | bytearray, what: str, max_bytes: int) -> dict[str, Any]:
+    """``loads_object`` for a value already known to be bytes (a decoded JWS segment)."""
     if len(data) > max_bytes:
         raise JoseError("ERR_TOO_LARGE", f"{what} is larger than {max_bytes} bytes")
     try:
@@ -134,9 +145,9 @@ def loads_object(data: Any, *, what: str, max_bytes: int) -> dict[str, Any]:
         raise
     except (ValueError, RecursionError, TypeError):
         raise JoseError("ERR_JSON", f"{what} is not valid JSON") from None
-    if not isinstance(value, dict):
+    if value.__class__ is not dict and not isinstance(value, dict):
         raise JoseError("ERR_JSON", f"{what} is not a JSON object")
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    surrogates = "\\" in text and _SURROGATE_ESCAPE.search(text) is not None
     # Depth can only exceed MAX_DEPTH when there are that many brackets: skip the walk for ordinary tokens.
     if surrogates or text.count("{") + text.count("[") > MAX_DEPTH:
         _check_tree(value, surrogates=surrogates)

@@ -16,25 +16,28 @@ Anything else raises :class:`~hardened.errors.JoseError`; no other exception esc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from hardened.errors import JoseError
 from hardened.jose.algs import ALGORITHMS, verify_bytes
-from hardened.jose.encoding import b64url_decode, loads_object
+from hardened.jose.encoding import b64url_decode_str, loads_object_bytes
 from hardened.jose.keys import MAX_KID, KeySet, PublicKey, public_key_from_jwk
 from hardened.jose.kinds import media_type
 
-__all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws"]
+__all__ = ["JWSPolicy", "VerifiedJWS", "verify_jws", "verify_jws_payload"]
 
 #: Header parameters no hardened JWT may carry: remote key URLs are never fetched (RFC 8725 §3.10), certificate
 #: chains are not trusted from the token, payload encoding options and JWE members do not belong in a signed JWT.
 _FORBIDDEN = frozenset({"jku", "x5u", "x5c", "b64", "enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
 
 
-#: Verified headers remembered per policy (RFC 7515 §5.2 steps 2-5 depend only on the header text and the policy).
+#: Verified headers remembered per policy (RFC 7515 §5.2 steps 2-5 depend only on the header text and the policy,
+#: and so does the embedded key of step 8 when the kind carries its ``jwk``).
 _HEADER_CACHE_SIZE = 256
+_header_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,8 @@ class JWSPolicy:
     max_payload: int = 8192
     _algs: frozenset[str] = field(init=False, repr=False, compare=False)
     _types: frozenset[str] = field(init=False, repr=False, compare=False)
-    _headers: dict[str, tuple[dict[str, Any], str]] = field(init=False, repr=False, compare=False)
+    _headers: dict[str, tuple[dict[str, Any], str, PublicKey | None]] = field(init=False, repr=False, compare=False)
+    _max_payload_b64: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         algs = (self.algorithms,) if isinstance(self.algorithms, str) else tuple(self.algorithms)
@@ -68,6 +72,8 @@ class JWSPolicy:
         object.__setattr__(self, "_algs", frozenset(algs))
         object.__setattr__(self, "_types", frozenset(media_type(t) for t in types))
         object.__setattr__(self, "_headers", {})
+        # The longest unpadded base64url text of at most max_payload octets.
+        object.__setattr__(self, "_max_payload_b64", (self.max_payload * 4 + 2) // 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,20 @@ class VerifiedJWS:
     header: dict[str, Any]
     payload: dict[str, Any]
     key: PublicKey
+
+
+JSONObject = dict[str, Any]
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _verified(header: dict[str, Any], payload: dict[str, Any], key: PublicKey) -> VerifiedJWS:
+    """A VerifiedJWS without the keyword handling of the generated ``__init__`` (same fields, still frozen)."""
+    result = _new(VerifiedJWS)
+    _set(result, "header", header)
+    _set(result, "payload", payload)
+    _set(result, "key", key)
+    return result
 
 
 def _split(token: Any, policy: JWSPolicy) -> list[str]:
@@ -129,17 +149,43 @@ def _header(head_b64: str, policy: JWSPolicy) -> tuple[dict[str, Any], str]:
     """RFC 7515 §5.2 steps 2-5: the checked header and its alg."""
     if len(head_b64) > (policy.max_header * 4 + 2) // 3:
         raise JoseError("ERR_TOO_LARGE", f"header is larger than {policy.max_header} bytes")
-    header = loads_object(b64url_decode(head_b64, what="header"), what="header", max_bytes=policy.max_header)
+    header = loads_object_bytes(b64url_decode_str(head_b64, "header"), "header", policy.max_header)
     return header, _check_header(header, policy)
 
 
-def _remember(head_b64: str, header: dict[str, Any], alg: str, policy: JWSPolicy) -> None:
-    """Cache a header only after its JWS verified, and only when it is flat (a shallow copy is a full copy)."""
-    if head_b64 in policy._headers or not all(type(v) is str for v in header.values()):
+def _flat(header: dict[str, Any]) -> bool:
+    """True when every value is a string, or (``jwk`` only) an object of strings: two shallow copies copy it all."""
+    for name, value in header.items():
+        if type(value) is not str and not (name == "jwk" and type(value) is dict
+                                           and all(type(v) is str for v in value.values())):
+            return False
+    return True
+
+
+def _copy(header: dict[str, Any]) -> dict[str, Any]:
+    """The caller's own copy of a cached header (its ``jwk`` too)."""
+    copy = dict(header)
+    jwk = copy.get("jwk")
+    if jwk is not None:
+        copy["jwk"] = dict(jwk)
+    return copy
+
+
+def _remember(head_b64: str, header: dict[str, Any], alg: str, key: PublicKey | None, policy: JWSPolicy) -> None:
+    """Cache a header (and its embedded key) only after its JWS verified, and only when it is flat (``_flat``).
+
+    Lookups are single ``dict.get`` calls (atomic under the GIL); inserts and the bounded eviction take a lock.
+    """
+    if not _flat(header):
         return
-    if len(policy._headers) >= _HEADER_CACHE_SIZE:
-        policy._headers.clear()
-    policy._headers[head_b64] = (dict(header), alg)
+    entry = (_copy(header), alg, key)
+    with _header_lock:
+        cache = policy._headers
+        if head_b64 in cache:
+            return
+        if len(cache) >= _HEADER_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest entry
+        cache[head_b64] = entry
 
 
 def _key(header: dict[str, Any], alg: str, policy: JWSPolicy, keys: KeySet | None) -> PublicKey:
@@ -157,22 +203,39 @@ def _key(header: dict[str, Any], alg: str, policy: JWSPolicy, keys: KeySet | Non
     return key
 
 
-def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
-    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
+def _verify(token: Any, policy: JWSPolicy, keys: KeySet | None) -> tuple[JSONObject, bool, JSONObject, PublicKey]:
+    """RFC 7515 §5.2 steps 1-9: the header (and whether it is the cache's shared copy), the payload and the key."""
     if not isinstance(policy, JWSPolicy):
         raise JoseError("ERR_POLICY", "policy is not a JWSPolicy")
     if keys is not None and not isinstance(keys, KeySet):
         raise JoseError("ERR_POLICY", "keys is not a KeySet")
     head_b64, payload_b64, sig_b64 = _split(token, policy)
     cached = policy._headers.get(head_b64)
-    header, alg = (dict(cached[0]), cached[1]) if cached is not None else _header(head_b64, policy)
-    key = _key(header, alg, policy, keys)
-    if len(payload_b64) > (policy.max_payload * 4 + 2) // 3:
-        raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
-    signature = b64url_decode(sig_b64, what="signature")
-    payload_raw = b64url_decode(payload_b64, what="payload")
-    verify_bytes(alg, key.key, token[: len(head_b64) + 1 + len(payload_b64)].encode("ascii"), signature)
-    payload = loads_object(payload_raw, what="payload", max_bytes=policy.max_payload)
     if cached is None:
-        _remember(head_b64, header, alg, policy)
-    return VerifiedJWS(header=header, payload=payload, key=key)
+        header, alg = _header(head_b64, policy)
+        key = _key(header, alg, policy, keys)
+    else:
+        header, alg = cached[0], cached[1]  # read only here; verify_jws hands out a copy
+        # The embedded key is a pure function of the header; a kid is looked up in the caller's key set each time.
+        key = cached[2] if cached[2] is not None else _key(header, alg, policy, keys)
+    if len(payload_b64) > policy._max_payload_b64:
+        raise JoseError("ERR_TOO_LARGE", f"payload is larger than {policy.max_payload} bytes")
+    signature = b64url_decode_str(sig_b64, "signature")
+    payload_raw = b64url_decode_str(payload_b64, "payload")
+    verify_bytes(alg, key.key, token[: len(head_b64) + 1 + len(payload_b64)].encode("ascii"), signature)
+    payload = loads_object_bytes(payload_raw, "payload", policy.max_payload)
+    if cached is None:
+        _remember(head_b64, header, alg, key if policy.embedded_jwk else None, policy)
+    return header, cached is not None, payload, key
+
+
+def verify_jws(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> VerifiedJWS:
+    """Verify a compact JWS under ``policy`` with the embedded ``jwk`` (if the policy says so) or ``keys``."""
+    header, shared, payload, key = _verify(token, policy, keys)
+    return _verified(_copy(header) if shared else header, payload, key)
+
+
+def verify_jws_payload(token: Any, *, policy: JWSPolicy, keys: KeySet | None = None) -> tuple[JSONObject, PublicKey]:
+    """``verify_jws`` (every check the same) for callers that never read the header: the payload and the key."""
+    _, _, payload, key = _verify(token, policy, keys)
+    return payload, key
