@@ -9,6 +9,7 @@ from typing import Any
 
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
+    CODE_RETENTION,
     AuthorizationCode,
     ClientRecord,
     CodeRedemption,
@@ -36,6 +37,7 @@ class MemoryASStore:
         self._consents: dict[tuple[str, str], tuple[str, ...]] = {}
         self._users: dict[str, User] = {}
         self._failures: dict[str, int] = {}
+        self._account_failures: dict[str, tuple[int, float]] = {}  # account -> (failures, window end)
 
     # clients
     def _spend_jti(self, jti: str | None, exp: float) -> bool:
@@ -125,6 +127,22 @@ class MemoryASStore:
             self._failures[interaction_id] = self._failures.get(interaction_id, 0) + 1
             return self._failures[interaction_id]
 
+    def record_account_failure(self, account: str, now: float, window: float) -> int:
+        with self._lock:
+            failures, until = self._account_failures.get(account, (0, now))
+            failures, until = (failures + 1, until) if now < until else (1, now + window)
+            self._account_failures[account] = (failures, until)
+            return failures
+
+    def account_failures(self, account: str, now: float) -> int:
+        with self._lock:
+            failures, until = self._account_failures.get(account, (0, now))
+            return failures if now < until else 0
+
+    def clear_account_failures(self, account: str) -> None:
+        with self._lock:
+            self._account_failures.pop(account, None)
+
     # codes
     def put_code(self, code: AuthorizationCode) -> None:
         with self._lock:
@@ -173,6 +191,24 @@ class MemoryASStore:
             for key in hits:
                 self._tokens[key] = replace(self._tokens[key], revoked=True)
             return len(hits)
+
+    def purge_expired(self, now: float) -> int:
+        with self._lock:
+            tables: list[tuple[dict[str, Any], Any]] = [
+                (self._requests, lambda r: r.expires_at <= now),
+                (self._interactions, lambda i: i.expires_at <= now),
+                (self._codes, lambda c: c[0].expires_at + CODE_RETENTION <= now),
+                (self._tokens, lambda t: t.expires_at <= now),
+                (self._statement_jtis, lambda exp: exp + CODE_RETENTION <= now),
+                (self._account_failures, lambda f: f[1] <= now),
+            ]
+            gone = 0
+            for table, expired in tables:
+                for key in [k for k, v in table.items() if expired(v)]:
+                    del table[key]
+                    self._failures.pop(key, None)
+                    gone += 1
+            return gone
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None:

@@ -17,6 +17,7 @@ from hardened.adapters.write_lock import WriteLock
 from hardened.core.dcr_policy import ClientMetadata
 from hardened.core.par import VerifiedPARRequest
 from hardened.ports.as_stores import (
+    CODE_RETENTION,
     AuthorizationCode,
     ClientRecord,
     CodeRedemption,
@@ -45,7 +46,13 @@ CREATE INDEX IF NOT EXISTS tokens_client ON tokens (client_id);
 CREATE TABLE IF NOT EXISTS revoked_grants (grant_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS consents (subject TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL,
   PRIMARY KEY (subject, client_id));
-CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, data TEXT NOT NULL)
+CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS account_failures (account TEXT PRIMARY KEY, failures INTEGER NOT NULL,
+  until REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_expiry ON requests (expires_at);
+CREATE INDEX IF NOT EXISTS interactions_expiry ON interactions (expires_at);
+CREATE INDEX IF NOT EXISTS codes_expiry ON codes (expires_at);
+CREATE INDEX IF NOT EXISTS tokens_expiry ON tokens (json_extract(data, '$.expires_at'))
 """
 
 
@@ -176,6 +183,24 @@ class SQLiteASStore:
                                (interaction_id,)).fetchone()
         return 0 if row is None else int(row["failures"])
 
+    def record_account_failure(self, account: str, now: float, window: float) -> int:
+        with self._write() as conn:
+            row = conn.execute(
+                "INSERT INTO account_failures VALUES (?, 1, ?) ON CONFLICT (account) DO UPDATE SET "
+                "failures = CASE WHEN ? < until THEN failures + 1 ELSE 1 END, "
+                "until = CASE WHEN ? < until THEN until ELSE ? END RETURNING failures",
+                (account, now + window, now, now, now + window)).fetchone()
+        return int(row["failures"])
+
+    def account_failures(self, account: str, now: float) -> int:
+        row = self.db.connection().execute("SELECT failures, until FROM account_failures WHERE account = ?",
+                                           (account,)).fetchone()
+        return 0 if row is None or now >= row["until"] else int(row["failures"])
+
+    def clear_account_failures(self, account: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM account_failures WHERE account = ?", (account,))
+
     # codes
     def put_code(self, code: AuthorizationCode) -> None:
         with self._write() as conn:
@@ -229,6 +254,19 @@ class SQLiteASStore:
             conn.execute("INSERT OR IGNORE INTO revoked_grants VALUES (?)", (grant_id,))
             return conn.execute("UPDATE tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0",
                                 (grant_id,)).rowcount
+
+    def purge_expired(self, now: float) -> int:
+        """Each table by an index on its expiry (for tokens an index on ``json_extract`` of the record), so a purge
+        costs what it deletes, not a scan of every token."""
+        with self._write() as conn:
+            return sum(conn.execute(sql, args).rowcount for sql, args in (
+                ("DELETE FROM requests WHERE expires_at <= ?", (now,)),
+                ("DELETE FROM interactions WHERE expires_at <= ?", (now,)),
+                ("DELETE FROM codes WHERE expires_at <= ?", (now - CODE_RETENTION,)),
+                ("DELETE FROM tokens WHERE json_extract(data, '$.expires_at') <= ?", (now,)),
+                ("DELETE FROM statement_jtis WHERE exp <= ?", (now - CODE_RETENTION,)),
+                ("DELETE FROM account_failures WHERE until <= ?", (now,)),
+            ))
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None:

@@ -60,6 +60,7 @@ class TokenRecord:
     revoked: bool = False
     tier: str = "baseline"
     instance_jkt: str | None = None  #: the attested client instance, for the attested tier
+    x5t: str | None = None  #: RFC 8705 §3.1 ``x5t#S256`` of the client certificate (never together with jkt)
 
     def active(self, now: float) -> bool:
         return not self.revoked and now < self.expires_at
@@ -76,6 +77,8 @@ def introspection_object(record: TokenRecord | None, *, issuer: str, audience: s
     }
     if record.jkt:
         obj["cnf"] = {"jkt": record.jkt}
+    elif record.x5t:  # RFC 8705 §3.2: the certificate binding, for the resource server to compare
+        obj["cnf"] = {"x5t#S256": record.x5t}
     obj.update({k: record.claims[k] for k in USER_CLAIMS if k in record.claims})
     return obj
 
@@ -88,13 +91,18 @@ def build_introspection_jwt(obj: Mapping[str, Any], *, key: SigningKey, issuer: 
 
 def build_at_jwt(
     *, key: SigningKey, issuer: str, subject: str, audience: str, client_id: str, scopes: tuple[str, ...],
-    jkt: str, actor: str, now: float, lifetime: float, claims: Mapping[str, Any] | None = None,
+    jkt: str | None, actor: str, now: float, lifetime: float, claims: Mapping[str, Any] | None = None,
+    x5t: str | None = None, prior_actor: Mapping[str, Any] | None = None,
 ) -> str:
-    """RFC 9068 §2.2 claims, RFC 8693 §4.1 ``act``, RFC 9449 §6.1 ``cnf.jkt``; typ ``at+jwt`` (RFC 9068 §2.1)."""
+    """RFC 9068 §2.2 claims, RFC 8693 §4.1 ``act``, RFC 9449 §6.1 ``cnf.jkt`` or RFC 8705 §3.1
+    ``cnf.x5t#S256`` (exactly one); typ ``at+jwt`` (RFC 9068 §2.1). ``prior_actor`` nests as ``act.act``."""
+    if (jkt is None) == (x5t is None):
+        raise ValueError("an exchanged token is bound by exactly one of jkt and x5t#S256")
+    act: dict[str, Any] = {"sub": actor, **({"act": dict(prior_actor)} if prior_actor else {})}
     body: dict[str, Any] = {
         "iss": issuer, "sub": subject, "aud": audience, "client_id": client_id, "iat": int(now),
         "exp": int(now + lifetime), "jti": secrets.token_urlsafe(16), "scope": " ".join(scopes),
-        "act": {"sub": actor}, "cnf": {"jkt": jkt},
+        "act": act, "cnf": {"jkt": jkt} if jkt is not None else {"x5t#S256": x5t},
     }
     body.update({k: v for k, v in (claims or {}).items() if k in USER_CLAIMS})
     return key.sign_jws(body, typ=Typ.ACCESS_TOKEN)

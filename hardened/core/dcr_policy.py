@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from hardened.core.mtls import SUBJECT_PARAMETERS, check_self_signed_registration, tls_client_auth_subject
 from hardened.core.scopes import ScopePolicy, parse_scope, tier_at_least
 from hardened.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidSoftwareStatement, JoseError
 from hardened.jose import KeySet
@@ -30,6 +31,8 @@ __all__ = [
 MAX_REDIRECT_URIS = 8
 MAX_URI = 512
 _LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+#: RFC 8705 §2.1, §2.2
+MTLS_AUTH_METHODS = ("tls_client_auth", "self_signed_tls_client_auth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class ClientMetadata:
     software_version: str | None = None
     org_name: str | None = None
     authority: str | None = None
+    #: RFC 8705 §2.1.2: the one ``tls_client_auth_*`` parameter (name -> value) of a tls_client_auth client
+    tls_client_auth: Mapping[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """RFC 7591 §3.2.1 metadata members (without ``client_id`` and credentials)."""
@@ -60,6 +65,9 @@ class ClientMetadata:
         for name in ("jwks", "software_id", "software_version"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
+        out.update(self.tls_client_auth or {})
+        if self.sender_constraint == "mtls":  # RFC 8705 §3.4
+            out["tls_client_certificate_bound_access_tokens"] = True
         return out
 
 
@@ -82,6 +90,7 @@ class StatementFacts:
     jwks: Mapping[str, Any] | None
     software_version: str | None = None
     attestation_required: bool = False
+    tls_client_auth: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +102,15 @@ class RegistrationPolicy:
     refresh_tokens: bool = True
     statement_reuse: bool = False
     attestation: bool = False  #: the AS verifies client attestation (the attested tier is offered)
+    mtls: bool = False  #: the AS takes client certificates (RFC 8705 auth methods and binding are offered)
 
 
 def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
     """An absolute https URI (or loopback http for native apps, RFC 8252 §7.3) without a fragment (RFC 6749 §3.1.2)."""
-    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(c in uri for c in " \t\r\n"):
-        raise InvalidRedirectURI("a redirect URI is not a string of at most 512 characters")
+    # RFC 3986 §2: a URI is printable ASCII; anything else (spaces, controls, raw Unicode) would also break the
+    # Location and Content-Security-Policy headers it ends up in.
+    if not isinstance(uri, str) or not 0 < len(uri) <= MAX_URI or any(not "\x21" <= c <= "\x7e" for c in uri):
+        raise InvalidRedirectURI("a redirect URI is not a printable ASCII string of at most 512 characters")
     try:
         parts = urlsplit(uri)
         host = parts.hostname
@@ -111,9 +123,13 @@ def check_redirect_uri(uri: object, *, allow_loopback_http: bool) -> str:
     raise InvalidRedirectURI("a redirect URI must use https (http only on loopback for public clients)")
 
 
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def _contradicts(name: str, requested: Any, stated: Any) -> bool:
     if name in ("redirect_uris", "grant_types"):
-        return not isinstance(requested, list) or set(requested) != set(stated)
+        return not _string_list(requested) or set(requested) != set(stated)
     if name == "scope":
         try:
             return set(parse_scope(requested)) != set(stated)
@@ -134,10 +150,7 @@ def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: Registrati
             raise InvalidClientMetadata(f"{name} contradicts the software statement")
     if "jwks_uri" in body:
         raise InvalidClientMetadata("jwks_uri is not accepted; keys come from the software statement")
-    if facts.token_endpoint_auth_method != "private_key_jwt":  # noqa: S105 - an auth method name
-        raise InvalidClientMetadata("token_endpoint_auth_method must be private_key_jwt")
-    if facts.sender_constraint != "dpop":
-        raise InvalidClientMetadata("only DPoP sender-constrained tokens are offered here")
+    _check_auth_method(body, facts, policy)
     if not tier_at_least(facts.tier, "hardened"):
         raise InvalidClientMetadata("a software statement registers the hardened tier or above")
     _check_keys(facts.jwks)
@@ -153,12 +166,35 @@ def _hardened(body: Mapping[str, Any], facts: StatementFacts, policy: Registrati
     allowed_grants = {"authorization_code"} | ({"refresh_token"} if policy.refresh_tokens else set())
     return ClientMetadata(
         client_name=facts.client_name, redirect_uris=facts.redirect_uris, scopes=facts.scopes,
-        token_endpoint_auth_method="private_key_jwt", tier=tier, sender_constraint="dpop",  # noqa: S106 - an auth method name
+        token_endpoint_auth_method=facts.token_endpoint_auth_method, tier=tier,
+        sender_constraint=facts.sender_constraint, tls_client_auth=facts.tls_client_auth,
         grant_types=tuple(g for g in ("authorization_code", "refresh_token") if g in facts.grant_types
                           and g in allowed_grants) or ("authorization_code",),
         jwks=facts.jwks, software_id=facts.software_id, software_version=facts.software_version,
         org_name=facts.org_name, authority=facts.issuer,
     )
+
+
+def _check_auth_method(body: Mapping[str, Any], facts: StatementFacts, policy: RegistrationPolicy) -> None:
+    """FAPI 2.0 SP §5.3.2.1 methods; RFC 8705 §2 methods and §3 binding only where the AS takes certificates.
+    The ``tls_client_auth_*`` subject comes from the statement; a request value that differs contradicts it."""
+    method = facts.token_endpoint_auth_method
+    if method != "private_key_jwt" and not (policy.mtls and method in MTLS_AUTH_METHODS):
+        methods = "private_key_jwt" + (", tls_client_auth or self_signed_tls_client_auth" if policy.mtls else "")
+        raise InvalidClientMetadata(f"token_endpoint_auth_method must be {methods}")
+    if facts.sender_constraint != "dpop" and not (policy.mtls and facts.sender_constraint == "mtls"):
+        raise InvalidClientMetadata("only DPoP sender-constrained tokens are offered here" if not policy.mtls
+                                    else "sender_constraint must be dpop or mtls")
+    stated = facts.tls_client_auth or {}
+    for name in SUBJECT_PARAMETERS:
+        if name in body and body[name] != stated.get(name):
+            raise InvalidClientMetadata(f"{name} contradicts the software statement")
+    if (method == "tls_client_auth") != bool(stated):
+        raise InvalidClientMetadata("a tls_client_auth_* subject is required with tls_client_auth, and only with it")
+    if method == "tls_client_auth":
+        tls_client_auth_subject(stated)
+    elif method == "self_signed_tls_client_auth":
+        check_self_signed_registration(facts.jwks)
 
 
 def _check_keys(jwks: Mapping[str, Any] | None) -> None:
@@ -200,7 +236,7 @@ def _baseline(body: Mapping[str, Any], policy: RegistrationPolicy) -> ClientMeta
         raise InvalidClientMetadata("scope is malformed") from None
     _check_registered_scopes(tuple(scopes), "baseline", policy)
     grants = body.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or not set(grants) <= {"authorization_code", "refresh_token"}:
+    if not _string_list(grants) or not set(grants) <= {"authorization_code", "refresh_token"}:
         raise InvalidClientMetadata("grant_types may only be authorization_code and refresh_token")
     if "refresh_token" in grants and not policy.refresh_tokens:
         grants = [g for g in grants if g != "refresh_token"]

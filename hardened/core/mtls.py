@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from hardened.core.distinguished_name import DNSyntaxError, dn_of_name, parse_dn
-from hardened.errors import InvalidClient, InvalidClientMetadata, InvalidToken
+from hardened.errors import InvalidClient, InvalidClientMetadata, InvalidToken, JoseError
+from hardened.jose import public_key_from_jwk
 from hardened.jose.encoding import b64url_encode
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "TLSClientAuthSubject",
     "certificate_thumbprint",
     "check_certificate_binding",
+    "check_certificate_validity",
+    "check_self_signed_registration",
     "check_self_signed_tls_client_auth",
     "check_tls_client_auth",
     "der_thumbprint",
@@ -52,6 +55,7 @@ SUBJECT_PARAMETERS: dict[str, SubjectKind] = {
 _MAX_VALUE = 2048
 _MAX_X5C_DER = 16384
 _MAX_JWKS_KEYS = 32
+_SPKI = PublicFormat.SubjectPublicKeyInfo
 
 
 def der_thumbprint(der: bytes) -> str:
@@ -206,3 +210,32 @@ def check_self_signed_tls_client_auth(jwks: Any, cert: x509.Certificate | None) 
             found = True
     if not found:
         raise InvalidClient("client certificate is not registered for this client")
+
+
+def check_self_signed_registration(jwks: Any) -> None:
+    """RFC 8705 §2.2: a ``self_signed_tls_client_auth`` client registers its certificate(s) as ``x5c`` in its
+    JWKS; at least one key must carry a parseable certificate (``InvalidClientMetadata``)."""
+    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+    if not isinstance(keys, list) or len(keys) > _MAX_JWKS_KEYS:
+        raise InvalidClientMetadata("self_signed_tls_client_auth needs a jwks")
+    for jwk in keys:
+        der = _x5c_leaf(jwk)
+        if der is None:
+            continue
+        try:
+            cert_key = x509.load_der_x509_certificate(der).public_key().public_bytes(Encoding.DER, _SPKI)
+            jwk_key = public_key_from_jwk({k: v for k, v in jwk.items() if k != "x5c"}).key
+        except (ValueError, JoseError):
+            raise InvalidClientMetadata("a jwks x5c certificate is malformed or its key unusable") from None
+        # RFC 7517 §4.7: the key in the first certificate MUST match the JWK's public key
+        if not hmac.compare_digest(cert_key, jwk_key.public_bytes(Encoding.DER, _SPKI)):
+            raise InvalidClientMetadata("a jwks x5c certificate holds another key than its JWK")
+        return
+    raise InvalidClientMetadata("self_signed_tls_client_auth needs a jwks key with an x5c certificate")
+
+
+def check_certificate_validity(cert: x509.Certificate, now: float) -> None:
+    """RFC 5280 §4.1.2.5: ``notBefore`` <= now <= ``notAfter`` (for self-signed certificates, which no chain
+    validation checks); ``InvalidClient`` otherwise."""
+    if not cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp():
+        raise InvalidClient("client certificate is expired or not yet valid")

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hardened.errors import InvalidSoftwareStatement, JoseError
+from hardened.core.mtls import SUBJECT_PARAMETERS, tls_client_auth_subject
+from hardened.errors import InvalidClientMetadata, InvalidSoftwareStatement, JoseError
 from hardened.jose import KeySet
 
 __all__ = [
@@ -78,6 +79,8 @@ class StatementMetadata:
     tos_uri: str | None = None
     contacts: tuple[str, ...] = ()
     status: StatusReference | None = None
+    #: RFC 8705 §2.1.2: the one ``tls_client_auth_*`` parameter (name -> value) of a ``tls_client_auth`` client
+    tls_client_auth: Mapping[str, str] | None = None
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -187,8 +190,21 @@ def _status(claims: Mapping[str, Any]) -> StatusReference | None:
     return StatusReference(idx=idx, uri=check_uri("status", inner["uri"], loopback_http=True))
 
 
+def _tls_client_auth(claims: Mapping[str, Any]) -> Mapping[str, str] | None:
+    """RFC 8705 §2.1.2: exactly one subject parameter, when any is present (checked by ``hardened.core.mtls``)."""
+    if not any(name in claims for name in SUBJECT_PARAMETERS):
+        return None
+    try:
+        subject = tls_client_auth_subject(claims)
+    except InvalidClientMetadata as exc:
+        raise _bad("tls_client_auth_*", exc.description) from None
+    name = next(n for n, kind in SUBJECT_PARAMETERS.items() if kind == subject.kind)
+    return {name: subject.value}
+
+
 def _check_coherence(meta: StatementMetadata) -> None:
-    """The tier's demands hold together: an attested statement requires attestation (DESIGN §2)."""
+    """The tier's demands hold together: an attested statement requires attestation (DESIGN §2); a
+    ``tls_client_auth`` subject is checked against the auth method at registration (``dcr_policy``)."""
     if meta.hardened_tier == "attested" and not meta.attestation_required:
         raise _bad("attestation_required", "must be true for the attested tier")
 
@@ -225,6 +241,7 @@ def parse_statement_metadata(claims: Mapping[str, Any]) -> StatementMetadata:
         tos_uri=_opt_uri(claims, "tos_uri"),
         contacts=tuple(contacts),
         status=_status(claims),
+        tls_client_auth=_tls_client_auth(claims),
     )
     _check_coherence(meta)
     return meta

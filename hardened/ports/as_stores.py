@@ -16,6 +16,7 @@ from hardened.core.dcr_policy import ClientMetadata
 from hardened.core.par import VerifiedPARRequest
 
 __all__ = [
+    "CODE_RETENTION",
     "ASStore",
     "AuthorizationCode",
     "ClientRecord",
@@ -25,6 +26,10 @@ __all__ = [
     "TokenRecord",
     "User",
 ]
+
+
+#: how long a spent or expired code is remembered for reuse detection (seconds past its expiry)
+CODE_RETENTION = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,12 @@ class ASStore(Protocol):
     def take_interaction(self, interaction_id: str, now: float) -> Interaction | None: ...
     def count_login_failure(self, interaction_id: str) -> int: ...
 
+    # failed sign-ins per account (NIST SP 800-63B §5.2.2 rate limiting), across interactions and workers;
+    # ``account`` is a hash of the username, known or not, so the count tells nothing about who exists
+    def record_account_failure(self, account: str, now: float, window: float) -> int: ...
+    def account_failures(self, account: str, now: float) -> int: ...
+    def clear_account_failures(self, account: str) -> None: ...
+
     # authorization codes: read, then spent once together with the tokens they issue (one transaction)
     def put_code(self, code: AuthorizationCode) -> None: ...
     def get_code(self, code_hash: str) -> CodeRedemption | None: ...
@@ -125,6 +136,11 @@ class ASStore(Protocol):
     def get_token(self, token_hash: str) -> TokenRecord | None: ...
     def revoke_token(self, token_hash: str) -> bool: ...
     def revoke_grant(self, grant_id: str) -> int: ...
+
+    # housekeeping: expired requests, interactions, sign-in counts and tokens go; codes and statement uses are kept
+    # a day past expiry, so a late code reuse still revokes what it issued (RFC 6749 §4.1.2) and a statement
+    # accepted within clock skew of its exp is still spent
+    def purge_expired(self, now: float) -> int: ...
 
     # consents and users
     def put_consent(self, subject: str, client_id: str, scopes: Sequence[str]) -> None: ...

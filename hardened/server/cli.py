@@ -59,6 +59,17 @@ def app_from_env() -> FastAPI:
     return create_app(deployment.with_attestation(replay), stores, SystemClock())
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    """A new file, 0600 from its creation (never readable under the umask for a moment), never through a symlink
+    or over an existing file (O_EXCL, O_NOFOLLOW)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise ConfigurationError(f"{path} exists; a private key is never overwritten") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
 def _init(ns: argparse.Namespace) -> int:
     from hardened.jose import SigningKey
 
@@ -69,8 +80,7 @@ def _init(ns: argparse.Namespace) -> int:
         print(f"{config} exists; not overwritten", file=sys.stderr)
         return 1
     key = folder / "as-signing.pem"
-    key.write_bytes(SigningKey.generate(ns.alg).private_pem())
-    key.chmod(0o600)
+    _write_private(key, SigningKey.generate(ns.alg).private_pem())
     config.write_text(TEMPLATE.format(issuer=ns.issuer))
     print(f"wrote {config} and {key}")
     return 0
@@ -90,8 +100,7 @@ def _rotate_key(ns: argparse.Namespace) -> int:
     keys = list(tomllib.loads(text)["signing_keys"])
     name = f"as-signing-{secrets.token_hex(4)}.pem"
     key_file = config.parent / name
-    key_file.write_bytes(SigningKey.generate(ns.alg).private_pem())
-    key_file.chmod(0o600)
+    _write_private(key_file, SigningKey.generate(ns.alg).private_pem())
     kept = [name, *keys][: max(ns.keep, 1)]
     line = "signing_keys = " + json.dumps(kept)
     config.write_text(re.sub(r"(?m)^signing_keys\s*=.*$", lambda _: line, text, count=1))

@@ -18,12 +18,21 @@ from hardened.errors import ConfigurationError
 from hardened.jose import KeySet, SigningKey
 from hardened.ports.as_stores import ASStore
 from hardened.ports.replay import ReplayCache
+from hardened.server.mtls import MTLSConfig
 
 __all__ = ["ResourceServer", "ServerConfig", "ServerStores", "StatementVerifier"]
 
 #: Verifies a software statement (signature, trust, status) and returns its facts, or raises
 #: ``invalid_software_statement`` / ``unapproved_software_statement``. Built by ``hardened.server.statements``.
 StatementVerifier = Callable[[str, float], StatementFacts]
+
+
+#: upper bounds (seconds): access tokens short-lived (DESIGN §1: minutes; RFC 9700 §2.2.1), refresh tokens bounded,
+#: a sign-in of at most an hour, client assertions within their own 5-minute lifetime bound (RFC 7523 §3 item 4)
+LIFETIME_BOUNDS = {
+    "access_token_lifetime": 3600.0, "exchanged_token_lifetime": 3600.0, "refresh_token_lifetime": 30 * 86400.0,
+    "interaction_lifetime": 3600.0, "assertion_max_age": 300.0,
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class ServerConfig:
     #: the attested tier: ordered attestation verifiers (hardened.ports.attestation) and optional challenges
     attestation_verifiers: tuple[Any, ...] = ()
     attestation_challenges: Any = None
+    #: RFC 8705 mutual TLS (client certificates, certificate-bound tokens); see hardened.server.mtls
+    mtls: MTLSConfig | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)
@@ -75,11 +86,17 @@ class ServerConfig:
             raise ConfigurationError("at least one signing key is required")
         if not 0 < self.code_lifetime <= 60:
             raise ConfigurationError("authorization codes live at most 60 seconds (FAPI 2.0 SP)")
+        for name, bound in LIFETIME_BOUNDS.items():
+            if not 0 < getattr(self, name) <= bound:  # NaN and infinity fail too
+                raise ConfigurationError(f"{name} must be more than 0 and at most {bound:g} seconds")
         ids = [rs.client_id for rs in self.resource_servers]
         if len(set(ids)) != len(ids) or len({rs.audience for rs in self.resource_servers}) != len(ids):
             raise ConfigurationError("resource server client ids and audiences must be unique")
         registration = self.registration or RegistrationPolicy(scopes=self.scopes)
-        object.__setattr__(self, "registration", replace(registration, attestation=bool(self.attestation_verifiers)))
+        object.__setattr__(self, "registration", replace(registration, attestation=bool(self.attestation_verifiers),
+                                                         mtls=self.mtls is not None))
+        if self.mtls is not None:
+            self.mtls.check_resource_servers({rs.client_id: rs.jwks for rs in self.resource_servers})
 
     @property
     def policy(self) -> RegistrationPolicy:

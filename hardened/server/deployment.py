@@ -36,6 +36,7 @@ from hardened.errors import ConfigurationError, HardenedError
 from hardened.jose import SigningKey
 from hardened.ports.replay import ReplayCache
 from hardened.server.config import ResourceServer, ServerConfig, StatementVerifier
+from hardened.server.mtls import mtls_from_toml
 
 __all__ = ["Deployment", "load_deployment"]
 
@@ -102,6 +103,7 @@ def load_deployment(path: str | Path, *, issuer: str | None = None) -> Deploymen
             issuer=issuer or doc["issuer"], signing_keys=keys, scopes=scopes, resource_servers=resource_servers,
             registration=RegistrationPolicy(scopes=scopes, baseline_enabled=bool(doc.get("baseline", False))),
             statement_verifier=_statement_verifier(base, authorities),
+            mtls=mtls_from_toml(doc.get("mtls"), base),  # RFC 8705; see hardened.server.mtls
         )
     except (KeyError, TypeError, ValueError, OSError, HardenedError) as exc:
         if isinstance(exc, ConfigurationError):

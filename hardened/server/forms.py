@@ -42,9 +42,11 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 def unique_params(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once"; empty means absent."""
     out: dict[str, str] = {}
+    seen: set[str] = set()
     for name, value in pairs:
-        if name in out:
+        if name in seen:  # an empty first value counts too: "a=&a=x" is a repeat, not one "a"
             raise InvalidRequest("a parameter is repeated")
+        seen.add(name)
         if len(name) > 128 or len(value) > MAX_VALUE:
             raise InvalidRequest("a parameter is too long")
         if value != "":

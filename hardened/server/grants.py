@@ -1,6 +1,7 @@
 """The ``authorization_code`` and ``refresh_token`` grants (RFC 6749 §4.1.3, §6; RFC 7636 §4.6; RFC 9449 §5, §10).
 
-Tokens are opaque and stored by hash (``hardened.core.access_token``); a DPoP proof binds them (``cnf.jkt``).
+Tokens are opaque and stored by hash (``hardened.core.access_token``); a DPoP proof (``cnf.jkt``) or the client
+certificate (``cnf.x5t#S256``, RFC 8705 §3) binds them, as the client's registration says.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from hardened.core.access_token import TokenRecord, issue_opaque_token, token_ha
 from hardened.core.dpop import VerifiedDPoPProof, check_dpop_jkt
 from hardened.core.pkce import verify_code_verifier
 from hardened.core.scopes import parse_scope
+from hardened.core.sender_constraint import Confirmation, choose_confirmation
 from hardened.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest, InvalidScope, UnauthorizedClient
 from hardened.ports.as_stores import AuthorizationCode
 from hardened.ports.attestation import AttestationResult
@@ -29,6 +31,19 @@ def _require_proof(client: AuthenticatedClient, proof: VerifiedDPoPProof | None)
         raise InvalidDPoPProof("a DPoP proof is required for this client")
 
 
+def _confirmation(client: AuthenticatedClient, proof: VerifiedDPoPProof | None) -> Confirmation:
+    """RFC 9449 §6 / RFC 8705 §3: one binding, chosen by the client's registration (``core.sender_constraint``)."""
+    return choose_confirmation(client.sender_constraint, jkt=proof.jkt if proof else None,
+                               x5t=client.certificate.thumbprint if client.certificate else None)
+
+
+def _check_certificate(record: TokenRecord, client: AuthenticatedClient) -> None:
+    """RFC 8705 §3: a certificate-bound refresh token is used only with the same certificate."""
+    presented = client.certificate.thumbprint if client.certificate else ""
+    if record.x5t is not None and not hmac.compare_digest(record.x5t.encode(), presented.encode()):
+        raise InvalidGrant("the refresh token is bound to another client certificate")
+
+
 def _token_response(ctx: ASContext, access: str, record: TokenRecord, refresh: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "access_token": access, "token_type": "DPoP" if record.jkt else "Bearer",
@@ -40,16 +55,17 @@ def _token_response(ctx: ASContext, access: str, record: TokenRecord, refresh: s
 
 
 def _mint(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: tuple[str, ...], audience: str,
-          jkt: str | None, grant_id: str, claims: Mapping[str, Any], refresh: bool,
+          cnf: Confirmation, grant_id: str, claims: Mapping[str, Any], refresh: bool,
           instance_jkt: str | None = None) -> tuple[list[TokenRecord], dict[str, Any]]:
     """New opaque tokens: their records (hashes only) and the RFC 6749 §5.1 response body."""
     now = ctx.now()
     tier = client.metadata.tier if client.metadata is not None else "baseline"
     access = issue_opaque_token()
+    jkt, x5t = cnf.jkt, cnf.x5t
     record = TokenRecord(token_hash=token_hash(access), kind="access", client_id=client.client_id, subject=subject,
                          scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
                          expires_at=now + ctx.config.access_token_lifetime, grant_id=grant_id, claims=dict(claims),
-                         tier=tier, instance_jkt=instance_jkt)
+                         tier=tier, instance_jkt=instance_jkt, x5t=x5t)
     records = [record]
     refresh_token = issue_opaque_token() if refresh else None
     if refresh_token is not None:
@@ -57,7 +73,7 @@ def _mint(ctx: ASContext, client: AuthenticatedClient, *, subject: str, scopes: 
             token_hash=token_hash(refresh_token), kind="refresh", client_id=client.client_id, subject=subject,
             scopes=scopes, audience=audience, jkt=jkt, issued_at=now,
             expires_at=now + ctx.config.refresh_token_lifetime, grant_id=grant_id, claims=dict(claims), tier=tier,
-            instance_jkt=instance_jkt))
+            instance_jkt=instance_jkt, x5t=x5t))
     return records, _token_response(ctx, access, record, refresh_token)
 
 
@@ -95,7 +111,7 @@ def authorization_code_grant(ctx: ASContext, form: Mapping[str, str], client: Au
     check_dpop_jkt(req.dpop_jkt, proof)
     check_instance(req.attested_jkt, attested)
     records, body = _mint(ctx, client, subject=code.subject, scopes=req.scopes, audience=req.resource,
-                          jkt=proof.jkt if proof else None, grant_id=code.grant_id, claims=code.claims,
+                          cnf=_confirmation(client, proof), grant_id=code.grant_id, claims=code.claims,
                           refresh="refresh_token" in client.metadata.grant_types, instance_jkt=req.attested_jkt)
     # Spent and stored in one transaction; if another request spent it first, that is a reuse (§10.5).
     if not ctx.store.redeem_code(code_hash, records):
@@ -119,6 +135,7 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
         raise InvalidGrant("the refresh token was issued to another client")
     if record.jkt is not None and (proof is None or not hmac.compare_digest(record.jkt, proof.jkt)):
         raise InvalidGrant("the refresh token is bound to another DPoP key")
+    _check_certificate(record, client)
     check_instance(record.instance_jkt, attested)
     requested = parse_scope(form.get("scope")) or record.scopes
     if any(s not in record.scopes for s in requested):
@@ -127,7 +144,8 @@ def refresh_token_grant(ctx: ASContext, form: Mapping[str, str], client: Authent
     if rotate and not ctx.store.revoke_token(record.token_hash):
         raise InvalidGrant("the refresh token is not valid")
     records, body = _mint(ctx, client, subject=record.subject, scopes=tuple(requested), audience=record.audience,
-                          jkt=record.jkt, grant_id=record.grant_id, claims=record.claims, refresh=rotate,
+                          cnf=Confirmation(jkt=record.jkt, x5t=record.x5t), grant_id=record.grant_id,
+                          claims=record.claims, refresh=rotate,
                           instance_jkt=record.instance_jkt)
     if not ctx.store.put_tokens(records):
         raise InvalidGrant("the grant has been revoked")

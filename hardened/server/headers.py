@@ -1,4 +1,4 @@
-"""Security headers on every response and no CORS (RFC 9700 §4.16; FAPI 2.0 SP §5.3.2.2; OWASP secure headers).
+"""Security headers on every response and no CORS (RFC 9700 §4.16; FAPI 2.0 SP §5.2.2; RFC 6797; OWASP secure headers).
 
 A small ASGI middleware: it adds the headers below to every HTTP response unless a route has set its own (the
 consent page widens ``form-action`` to the client's verified redirect origin), and answers no CORS preflight:
@@ -19,6 +19,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
+    # RFC 6797 §7.2/§8.1: sent always; browsers heed it only over https, so loopback http development is unaffected
+    "strict-transport-security": "max-age=31536000",
 }
 
 

@@ -46,7 +46,9 @@ def consent_page(interaction: str, csrf: str, *, client: ClientMetadata, scopes:
                 f"<dt>Organisation</dt><dd>{escape(client.org_name or 'unverified')}</dd>"
                 f"<dt>Authority</dt><dd>{escape(client.authority or 'none')}</dd>"
                 f"<dt>Tier</dt><dd>{escape(client.tier)}</dd>"
-                f"<dt>Resource</dt><dd>{escape(resource)}</dd></dl>")
+                f"<dt>Resource</dt><dd>{escape(resource)}</dd>"
+                # RFC 6749 §10.2: an unverified (baseline) client's name proves nothing; where it returns does
+                f"<dt>Returns to</dt><dd>{escape(form_action)}</dd></dl>")
     items = "".join(f"<li><code>{escape(s)}</code> {escape(descriptions.get(s, ''))}</li>" for s in scopes)
     form = (f'<form method="post" action="/consent">{_hidden(interaction, csrf)}'
             '<button type="submit" name="decision" value="approve">Allow</button>'

@@ -2,18 +2,29 @@
 
 Format: ``scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>``. An unknown user is checked against a dummy hash so the
 answer takes the same time either way.
+
+``check_password`` runs the check in a worker thread (scrypt releases the GIL), at most
+``MAX_CONCURRENT_HASHES`` at a time per event loop: each check holds 16 MiB and a core for a while, so a flood of
+sign-ins waits for its turn instead of taking every thread of the pool (which the token endpoint needs) and memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+import weakref
 
-__all__ = ["hash_password", "verify_password"]
+import anyio
+import anyio.to_thread
+
+__all__ = ["MAX_CONCURRENT_HASHES", "check_password", "hash_password", "password_limiter", "verify_password"]
 
 N, R, P, DKLEN = 2**14, 8, 1, 32
 MAX_PASSWORD = 1024
+MAX_CONCURRENT_HASHES = 2
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
 
 
 def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
@@ -36,3 +47,17 @@ def verify_password(password: str, stored: str | None) -> bool:
         return stored is not None and hmac.compare_digest(actual, bytes.fromhex(digest))
     except (ValueError, TypeError, MemoryError):
         return False
+
+
+def password_limiter() -> anyio.CapacityLimiter:
+    """The running event loop's limiter of concurrent password checks."""
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(MAX_CONCURRENT_HASHES)
+    return limiter
+
+
+async def check_password(password: str, stored: str | None) -> bool:
+    """``verify_password`` off the event loop, a bounded number at a time."""
+    return await anyio.to_thread.run_sync(verify_password, password, stored, limiter=password_limiter())

@@ -35,6 +35,7 @@ def facts_of(verified: VerifiedSoftwareStatement) -> StatementFacts:
         scopes=tuple(meta.scopes), token_endpoint_auth_method=meta.token_endpoint_auth_method,
         grant_types=tuple(meta.grant_types), tier=meta.hardened_tier, sender_constraint=meta.sender_constraint,
         jwks=meta.jwks, software_version=meta.software_version, attestation_required=meta.attestation_required,
+        tls_client_auth=meta.tls_client_auth,
     )
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "client_cert_header",
     "forwarded_certificate_headers",
     "header_noise",
+    "loopback_socket",
     "names",
     "sample_ca",
     "serve",
@@ -153,12 +154,21 @@ def header_noise(valid: str) -> st.SearchStrategy[str]:
     return st.one_of(st.text(max_size=200), near_miss(), st.just(valid[: len(valid) // 2]))
 
 
-@contextmanager
-def serve(config: uvicorn.Config) -> Iterator[int]:
-    """Run ``config`` in a thread on a loopback socket bound before start; yields the port, stops on exit."""
+def loopback_socket() -> socket.socket:
+    """A listening TCP socket on 127.0.0.1 with an ephemeral port (connections wait in the backlog)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
+    return sock
+
+
+@contextmanager
+def serve(config: uvicorn.Config, sock: socket.socket | None = None) -> Iterator[int]:
+    """Run ``config`` in a thread on a loopback socket bound before start; yields the port, stops on exit.
+
+    Pass ``sock`` (from :func:`loopback_socket`) when the app must know its port before it is built (an issuer).
+    """
+    sock = sock or loopback_socket()
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -160,3 +160,48 @@ def test_any_token_record_round_trips_sqlite(tmp_path) -> None:
         assert s.get_token(record.token_hash) == record
 
     check()
+
+
+@pytest.mark.requirement("HP-AS-07")
+def test_account_failures_count_within_a_window(store) -> None:
+    assert store.account_failures("acct", 0.0) == 0
+    assert [store.record_account_failure("acct", t, 100.0) for t in (0.0, 10.0, 99.0)] == [1, 2, 3]
+    assert store.account_failures("acct", 99.0) == 3 and store.account_failures("other", 99.0) == 0
+    assert store.account_failures("acct", 100.0) == 0  # the window has passed
+    assert store.record_account_failure("acct", 100.0, 100.0) == 1  # a new window
+    assert store.account_failures("acct", 150.0) == 1
+    store.clear_account_failures("acct")
+    assert store.account_failures("acct", 150.0) == 0
+
+
+@pytest.mark.requirement("HP-AS-11")
+def test_purge_expired_keeps_what_is_live_and_codes_for_reuse_detection(store) -> None:
+    from hardened.ports.as_stores import CODE_RETENTION, PushedRequest
+
+    store.put_request(PushedRequest("urn:r1", par_request(), expires_at=100.0))
+    store.put_interaction(Interaction("i1", par_request(), browser_hash="b", csrf="c", expires_at=100.0))
+    store.put_code(_code("k9", "g9"))
+    live, old = token_record(grant_id="g10"), token_record(grant_id="g11")
+    store.put_tokens([replace(live, expires_at=1000.0), replace(old, expires_at=100.0)])
+    assert store.add_client(_client(), statement_jti="iss\x00j1", statement_exp=100.0)
+    store.record_account_failure("acct", 50.0, 50.0)
+    assert store.purge_expired(99.0) == 0
+    assert store.purge_expired(100.0) >= 4  # request, interaction, expired token, account count
+    assert store.take_request("urn:r1", "c1", 50.0) is None and store.get_interaction("i1", 50.0) is None
+    assert store.get_token(old.token_hash) is None and store.get_token(live.token_hash) is not None
+    assert store.get_code("k9") is not None  # kept for reuse detection
+    assert not store.add_client(_client("c2"), statement_jti="iss\x00j1", statement_exp=100.0)  # still spent
+    store.purge_expired(_code("k9", "g9").expires_at + CODE_RETENTION + 100.0)
+    assert store.get_code("k9") is None
+    assert store.add_client(_client("c3"), statement_jti="iss\x00j1", statement_exp=100.0)
+
+
+def test_sqlite_purge_uses_expiry_indexes(tmp_path) -> None:
+    """A purge runs at every sign-in under the write lock: it must never scan every token or code."""
+    store = SQLiteASStore(tmp_path / "as.db")
+    conn = store.db.connection()
+    for table, column in (("requests", "expires_at"), ("interactions", "expires_at"), ("codes", "expires_at"),
+                          ("tokens", "json_extract(data, '$.expires_at')")):
+        plan = " ".join(str(row[-1]) for row in conn.execute(
+            f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE {column} <= ?", (1.0,)))
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (table, plan)

@@ -98,3 +98,40 @@ def test_attestation_requirement_is_never_dropped() -> None:
     for changes in ({"tier": "attested"}, {"attestation_required": True}):
         meta = verify_registration_request({}, statement=replace(FACTS, **changes), policy=attesting)
         assert meta.tier == "attested"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@pytest.mark.requirement("HP-AS-11")
+@pytest.mark.parametrize("body", [{"grant_types": [{}]}, {"grant_types": [["x"]]}, {"redirect_uris": [{}]}])
+@pytest.mark.parametrize("with_statement", [False, True])
+def test_unhashable_list_members_are_metadata_errors_not_crashes(body, with_statement) -> None:
+    """RFC 7591 §3.2.2: a list member that is not a string is invalid metadata (it used to raise TypeError)."""
+    body = {"redirect_uris": ["https://agent.example/cb"], **body}
+    with pytest.raises((InvalidClientMetadata, InvalidRedirectURI)):
+        verify_registration_request(body, statement=FACTS if with_statement else None, policy=POLICY)
+
+
+@pytest.mark.requirement("HP-AS-11")
+@given(body=st.dictionaries(st.sampled_from(["redirect_uris", "scope", "grant_types", "client_name", "jwks",
+                                             "token_endpoint_auth_method", "software_id"]), JSON_VALUES, max_size=6),
+       with_statement=st.booleans())
+def test_arbitrary_json_metadata_only_oauth_errors(body, with_statement) -> None:
+    with contextlib.suppress(OAuthError):
+        verify_registration_request(body, statement=FACTS if with_statement else None, policy=POLICY)
+
+
+@pytest.mark.requirement("HP-PAR-07")
+@pytest.mark.parametrize("uri", ["https://ex\u00e4mple.test/cb", "https://a.example/\u4e00", "https://a.example/c\x0bb",
+                                 "https://a.example/c\x7fb", "https://a.example/c\x00b"])
+def test_redirect_uris_are_printable_ascii(uri) -> None:
+    """RFC 3986 §2: non-ASCII or control characters are refused (they broke the consent page's CSP header)."""
+    with pytest.raises(InvalidRedirectURI):
+        verify_registration_request({"redirect_uris": [uri]}, statement=None, policy=POLICY)
+    with pytest.raises(InvalidRedirectURI):
+        _hardened(redirect_uris=(uri,))

@@ -6,12 +6,11 @@ import secrets
 from typing import Any
 
 from hardened.adapters.authority_status import StatusListChecker
-from hardened.core.status_list import encode_status_list
-from hardened.testing.software_statement import TestAuthority
-
 from hardened.clock import Clock
+from hardened.core.status_list import encode_status_list
 from hardened.jose import Typ
 from hardened.server.statements import statement_verifier
+from hardened.testing.software_statement import TestAuthority
 from tests.server.world import REDIRECT, Keys
 
 

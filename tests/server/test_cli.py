@@ -109,3 +109,17 @@ def test_rotate_key_keeps_the_previous_key_published(tmp_path) -> None:
     assert cli.main(["rotate-key", "--config", str(tmp_path / "as.toml"), "--keep", "2"]) == 0
     latest = load_deployment(tmp_path / "as.toml").config.signing_keys
     assert len(latest) == 2 and latest[1].kid == after[0].kid
+
+
+def test_init_never_writes_the_private_key_through_a_planted_symlink(tmp_path) -> None:
+    """The key file is created new with 0600 (O_EXCL | O_NOFOLLOW): a symlink planted under its name is not followed."""
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("untouched")
+    folder = tmp_path / "as"
+    folder.mkdir()
+    (folder / "as-signing.pem").symlink_to(target)
+    assert cli.main(["init", "--dir", str(folder)]) == 2
+    assert target.read_text() == "untouched" and not (folder / "as.toml").exists()
+    fresh = tmp_path / "fresh"
+    assert cli.main(["init", "--dir", str(fresh)]) == 0
+    assert (fresh / "as-signing.pem").stat().st_mode & 0o777 == 0o600

@@ -13,9 +13,8 @@ from authority.app import create_app as create_authority_app
 from authority.models import OrganisationIn, SoftwareIn
 from authority.service import Authority
 from hardened.adapters.authority_status import HTTPStatusList
-from hardened.core.software_statement import TrustedAuthority
-
 from hardened.clock import SystemClock
+from hardened.core.software_statement import TrustedAuthority
 from hardened.jose import KeySet
 from hardened.server.statements import statement_verifier
 from tests.server.live import live_server

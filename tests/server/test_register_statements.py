@@ -114,3 +114,30 @@ def test_registered_client_completes_the_flow(setup: Setup) -> None:
     answer = w.login_and_consent({"client_id": client_id, "request_uri": r.json()["request_uri"]})
     token = w.token(answer["code"][0], auth=w.auth(client_id))
     assert token.status_code == 200 and token.json()["token_type"] == "DPoP"
+
+
+@pytest.mark.requirement("HP-DCR-08")
+def test_update_needs_a_statement_of_the_registering_authority(keys: Keys) -> None:
+    """A second trusted authority cannot re-key a client that the first one vouched for (same software_id)."""
+    from hardened.adapters.authority_status import StatusListChecker
+    from hardened.clock import FixedClock
+    from hardened.server.statements import statement_verifier
+
+    clock = FixedClock()
+    first = StatementAuthority(keys, clock)
+    second = StatementAuthority(keys, clock, issuer="https://second-authority.example")
+    by_uri = {first.uri: first, second.uri: second}
+    status = StatusListChecker(lambda uri: by_uri[uri].status_list(uri), clock=clock, max_age=1,
+                               authorities=[first.auth.trusted(), second.auth.trusted()])
+    world = World(keys, clock, baseline=False, statement_verifier=statement_verifier(
+        [first.auth.trusted(), second.auth.trusted()], status=status))
+    created = world.http.post("/register", json={"software_statement": first.statement()}).json()
+    path, token = f"/register/{created['client_id']}", created["registration_access_token"]
+    foreign = second.statement(jwks={"keys": [keys.other_rs.public_jwk()]})
+    r = world.http.put(path, json={"client_id": created["client_id"], "software_statement": foreign},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
+    assert world.store.get_client(created["client_id"]).metadata.jwks == {"keys": [keys.agent.public_jwk()]}
+    r = world.http.put(path, json={"client_id": created["client_id"], "software_statement": first.statement()},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200

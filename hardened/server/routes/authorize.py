@@ -14,11 +14,12 @@ import hashlib
 import secrets
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from hardened.core.par import VerifiedPARRequest, verify_par_request
 from hardened.errors import InvalidRequest, InvalidRequestURI, OAuthError, UnauthorizedClient
-from hardened.ports.as_stores import Interaction
+from hardened.ports.as_stores import ClientRecord, Interaction
 from hardened.server.context import ASContext, context
 from hardened.server.forms import query_params
 from hardened.server.pages import error_page
@@ -27,6 +28,23 @@ from hardened.web.errors import NO_STORE
 
 router = APIRouter()
 COOKIE_PREFIX = "hardened_ix_"
+
+
+def cookie_name(ctx: ASContext, interaction_id: str) -> str:
+    """The browser-binding cookie of one interaction; over https a ``__Host-`` cookie (RFC 6265bis §4.1.3.2:
+    Secure, Path=/, no Domain), so a sibling subdomain cannot plant or overwrite it (RFC 9700 §4.7)."""
+    return ("__Host-" if ctx.config.secure_cookies else "") + COOKIE_PREFIX + interaction_id[:16]
+
+
+def _allowed_client(ctx: ASContext, client_id: str) -> ClientRecord:
+    """The client still exists, and a baseline client only while the deployment offers the baseline tier (DESIGN
+    §2: "hardened only" switches it off entirely, for clients registered before the switch too)."""
+    record = ctx.store.get_client(client_id)
+    if record is None:
+        raise InvalidRequest("client_id is missing or unknown")
+    if record.metadata.tier == "baseline" and not ctx.config.policy.baseline_enabled:
+        raise UnauthorizedClient("the baseline tier is not offered by this server")
+    return record
 
 
 def _pushed(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest:
@@ -38,14 +56,12 @@ def _pushed(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest:
     pushed = ctx.store.take_request(params["request_uri"], client_id, ctx.now())
     if pushed is None:
         raise InvalidRequestURI("request_uri is unknown, expired, used or not this client's")
+    _allowed_client(ctx, client_id)
     return pushed
 
 
 def _front_channel(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest:
-    client_id = params.get("client_id")
-    record = ctx.store.get_client(client_id) if client_id else None
-    if record is None:
-        raise InvalidRequest("client_id is missing or unknown")
+    record = _allowed_client(ctx, params.get("client_id") or "")
     if record.metadata.tier != "baseline":
         raise UnauthorizedClient("this client must use pushed authorization requests")
     redirect_uri = params.get("redirect_uri")
@@ -60,19 +76,25 @@ def _front_channel(ctx: ASContext, params: dict[str, str]) -> VerifiedPARRequest
 
 
 def _start_interaction(ctx: ASContext, verified: VerifiedPARRequest) -> Response:
+    # housekeeping at a human pace: unauthenticated callers (baseline PAR, front channel) must not fill the store
+    ctx.store.purge_expired(ctx.now())
     interaction_id, browser = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     ctx.store.put_interaction(Interaction(
         interaction_id=interaction_id, request=verified, browser_hash=hashlib.sha256(browser.encode()).hexdigest(),
         csrf=secrets.token_urlsafe(32), expires_at=ctx.now() + ctx.config.interaction_lifetime))
     response = RedirectResponse(f"/login?interaction={interaction_id}", status_code=303, headers=dict(NO_STORE))
-    response.set_cookie(COOKIE_PREFIX + interaction_id[:16], browser, max_age=int(ctx.config.interaction_lifetime),
+    response.set_cookie(cookie_name(ctx, interaction_id), browser, max_age=int(ctx.config.interaction_lifetime),
                         path="/", secure=ctx.config.secure_cookies, httponly=True, samesite="lax")
     return response
 
 
 @router.get("/authorize")
 async def authorize(request: Request) -> Response:
-    ctx = context(request)
+    """The request URI is spent, the interaction stored, expired records purged: SQLite writes, off the loop."""
+    return await run_in_threadpool(_authorize, context(request), request)
+
+
+def _authorize(ctx: ASContext, request: Request) -> Response:
     try:
         params = query_params(request)
         verified = _pushed(ctx, params) if "request_uri" in params else _front_channel(ctx, params)

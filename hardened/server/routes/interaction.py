@@ -20,20 +20,24 @@ from hardened.ports.as_stores import AuthorizationCode, Interaction
 from hardened.server.context import ASContext, context
 from hardened.server.forms import query_params, read_form
 from hardened.server.pages import consent_page, error_page, login_page
-from hardened.server.passwords import verify_password
+from hardened.server.passwords import check_password
 from hardened.server.responses import RedirectableError, authorization_redirect, error_redirect, origin_of
-from hardened.server.routes.authorize import COOKIE_PREFIX
+from hardened.server.routes.authorize import cookie_name
 from hardened.web.errors import NO_STORE
 
 router = APIRouter()
 MAX_LOGIN_FAILURES = 5
+#: NIST SP 800-63B §5.2.2: failed sign-ins per account are limited (at most 100); across interactions, a window
+#: of 15 minutes starting at the first failure. Unknown usernames count alike, so nothing tells who exists.
+MAX_ACCOUNT_FAILURES = 20
+ACCOUNT_WINDOW = 900.0
 
 
 def _interaction(ctx: ASContext, request: Request, values: dict[str, str], *, form: bool) -> Interaction:
     found = ctx.store.get_interaction(values.get("interaction", "")[:64], ctx.now())
     if found is None:
         raise InvalidRequest("the sign-in has expired or is unknown; start again")
-    cookie = request.cookies.get(COOKIE_PREFIX + found.interaction_id[:16], "")
+    cookie = request.cookies.get(cookie_name(ctx, found.interaction_id), "")
     browser_ok = hmac.compare_digest(hashlib.sha256(cookie.encode()).hexdigest(), found.browser_hash)
     csrf_ok = not form or hmac.compare_digest(values.get("csrf", "").encode(), found.csrf.encode())
     if not (browser_ok and csrf_ok):
@@ -63,13 +67,21 @@ async def login(request: Request) -> Response:
         found = _interaction(ctx, request, values, form=True)
     except OAuthError as err:
         return _page_error(err)
-    user = ctx.store.get_user(values.get("username", "")[:128])
-    if not verify_password(values.get("password", ""), user.password_hash if user else None) or user is None:
+    username = values.get("username", "")[:128]
+    account = token_hash("login\x00" + username)
+    if ctx.store.account_failures(account, ctx.now()) >= MAX_ACCOUNT_FAILURES:
+        return error_page("access_denied", "too many failed sign-in attempts for this account; try later", 429)
+    user = ctx.store.get_user(username)
+    # scrypt is deliberately slow: off the event loop, so a burst of sign-ins does not stall every other request
+    valid = await check_password(values.get("password", ""), user.password_hash if user else None)
+    if not valid or user is None:
+        ctx.store.record_account_failure(account, ctx.now(), ACCOUNT_WINDOW)
         # a few guesses per authorization request, then the whole request is void (the client starts again)
         if ctx.store.count_login_failure(found.interaction_id) >= MAX_LOGIN_FAILURES:
             ctx.store.take_interaction(found.interaction_id, ctx.now())
             return error_page("access_denied", "too many failed sign-in attempts; start again", 403)
         return login_page(found.interaction_id, found.csrf, failed=True)
+    ctx.store.clear_account_failures(account)
     ctx.store.set_interaction_subject(found.interaction_id, user.subject, user.claims())
     return RedirectResponse(f"/consent?interaction={found.interaction_id}", status_code=303, headers=dict(NO_STORE))
 

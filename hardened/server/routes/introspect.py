@@ -30,7 +30,7 @@ async def introspect(request: Request) -> Response:
 
 def _introspect(request: Request, form: dict[str, str]) -> Response:
     ctx = context(request)
-    client = authenticate_client(ctx, form, allow_public=False)
+    client = authenticate_client(ctx, form, allow_public=False, request=request)
     rs = client.resource_server
     if rs is None:
         raise InvalidClient("only resource servers may introspect tokens")

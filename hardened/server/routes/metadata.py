@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from hardened.core.attestation import AttestationPolicy
 from hardened.core.metadata import build_as_metadata
 from hardened.server.context import context
+from hardened.server.mtls import mtls_metadata
 from hardened.web.attestation import attestation_metadata
 
 CHALLENGE_PATH = "/attestation/challenge"
@@ -25,6 +26,8 @@ async def metadata(request: Request) -> JSONResponse:
     if ctx.config.attestation_verifiers:  # draft-ietf-oauth-attestation-based-client-auth §8, as §7.6 signal
         challenge = ctx.url(CHALLENGE_PATH) if ctx.config.attestation_challenges is not None else None
         body.update(attestation_metadata(AttestationPolicy(), challenge_endpoint=challenge))
+    if ctx.config.mtls is not None:  # RFC 8705 §2.1.1, §3.3, §5
+        body.update(mtls_metadata(ctx.issuer, ctx.config.mtls, body))
     return JSONResponse(body, headers={"Cache-Control": "max-age=300"})
 
 

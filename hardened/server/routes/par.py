@@ -29,7 +29,7 @@ async def pushed_authorization_request(request: Request) -> JSONResponse:
 
 def _push(request: Request, form: dict[str, str]) -> JSONResponse:
     ctx = context(request)
-    client = authenticate_client(ctx, form)
+    client = authenticate_client(ctx, form, request=request)
     if client.metadata is None:
         raise InvalidClient("this client cannot make authorization requests")
     proof = ctx.dpop.check_token_request(request)

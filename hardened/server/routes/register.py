@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from hardened.core.access_token import token_hash
@@ -52,9 +53,14 @@ def _spent_jti(ctx: ASContext, facts: StatementFacts | None) -> str | None:
 
 @router.post("/register")
 async def register(request: Request) -> JSONResponse:
-    """RFC 7591 §3.1-3.2: verify the statement, apply policy, spend the statement ``jti`` with the new client."""
-    ctx = context(request)
+    """RFC 7591 §3.1-3.2: verify the statement, apply policy, spend the statement ``jti`` with the new client.
+
+    The statement's status may be fetched over HTTP and the record is a SQLite write: both off the event loop."""
     body = await read_json_object(request)
+    return await run_in_threadpool(_register, context(request), body)
+
+
+def _register(ctx: ASContext, body: dict[str, Any]) -> JSONResponse:
     facts = _statement(ctx, body)
     metadata = verify_registration_request(body, statement=facts, policy=ctx.config.policy)
     registration_token = secrets.token_urlsafe(32)
@@ -100,8 +106,11 @@ def _updated(ctx: ASContext, record: ClientRecord,
         raise InvalidSoftwareStatement("a fresh software statement is required to update this client")
     if record.metadata.tier == "baseline" and facts is not None:
         raise InvalidClientMetadata("a public client cannot change tier; register anew")
-    if facts is not None and facts.software_id != record.metadata.software_id:
-        raise InvalidClientMetadata("the software statement is for other software")
+    # the software is named by its authority: another trusted authority's statement for the same software_id
+    # does not speak for this client (RFC 7591 §2.3: the statement's issuer vouches for its values)
+    if facts is not None and (facts.software_id != record.metadata.software_id
+                              or facts.issuer != record.metadata.authority):
+        raise InvalidClientMetadata("the software statement is for other software or from another authority")
     rest = {k: v for k, v in body.items() if k != "client_id"}
     return verify_registration_request(rest, statement=facts, policy=ctx.config.policy), facts
 
@@ -110,7 +119,12 @@ def _updated(ctx: ASContext, record: ClientRecord,
 async def update_client(request: Request, client_id: str) -> JSONResponse:
     """RFC 7592 §2.2: the whole metadata again; the hardened tier needs a fresh, unspent statement."""
     ctx, record = _managed(request, client_id)
-    metadata, facts = _updated(ctx, record, await read_json_object(request))
+    body = await read_json_object(request)
+    return await run_in_threadpool(_update, ctx, record, body)
+
+
+def _update(ctx: ASContext, record: ClientRecord, body: dict[str, Any]) -> JSONResponse:
+    metadata, facts = _updated(ctx, record, body)
     registration_token = secrets.token_urlsafe(32)
     new = ClientRecord(client_id=record.client_id, metadata=metadata,
                        registration_token_hash=token_hash(registration_token), issued_at=record.issued_at)
@@ -124,5 +138,5 @@ async def update_client(request: Request, client_id: str) -> JSONResponse:
 async def delete_client(request: Request, client_id: str) -> Response:
     """RFC 7592 §2.3: the client goes, with its grants, codes, consents and tokens."""
     ctx, record = _managed(request, client_id)
-    ctx.store.delete_client(record.client_id)
+    await run_in_threadpool(ctx.store.delete_client, record.client_id)
     return Response(status_code=204, headers=dict(NO_STORE))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hardened.core.access_token import token_hash
@@ -21,9 +22,13 @@ HINTS = ("access_token", "refresh_token")
 @router.post("/revoke")
 async def revoke(request: Request) -> Response:
     """RFC 7009 §2.2: 200 whether or not the token was known; never reveal another client's tokens."""
-    ctx = context(request)
     form = await read_form(request)
-    client = authenticate_client(ctx, form)
+    return await run_in_threadpool(_revoke, request, form)  # SQLite writes (assertion jti, tokens) off the loop
+
+
+def _revoke(request: Request, form: dict[str, str]) -> Response:
+    ctx = context(request)
+    client = authenticate_client(ctx, form, request=request)
     presented = form.get("token")
     if presented is None:
         raise InvalidRequest("token is required")

@@ -42,7 +42,7 @@ async def token(request: Request) -> JSONResponse:
 
 def _grant(request: Request, form: Mapping[str, str], grant: Any) -> dict[str, Any]:
     ctx = context(request)
-    client = authenticate_client(ctx, form)
+    client = authenticate_client(ctx, form, request=request)
     proof = ctx.dpop.check_token_request(request)
     attested = attest(ctx, request, client, proof) if grant is not token_exchange_grant else None
     return grant(ctx, form, client, proof, attested)
