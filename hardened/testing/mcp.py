@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 __all__ = ["authorization_values", "introspection_bodies", "jsonrpc_bodies"]
 
 _printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12))
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                     st.text(max_size=12))
 
 
 def authorization_values() -> st.SearchStrategy[str | None]:
