@@ -17,6 +17,8 @@ __all__ = ["main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("hardened.demo", "run the whole hardened flow end to end on loopback (what `make demo` runs)"),
     "as": ("hardened.server.cli", "serve and manage the authorization server"),
+    "serve": ("hardened.mcp.serve_cli", "run authority, AS, upstream API and MCP server on loopback, kept up"),
+    "agent": ("hardened.mcp.agent_cli", "call a tool of an MCP server as a hardened agent (DPoP, PAR, step-up)"),
 }
 
 
