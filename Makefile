@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test demo lint bench clean
 
-$(STAMP): pyproject.toml
+# Re-install when the project's metadata or its set of top-level packages changes.
+$(STAMP): pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
