@@ -38,6 +38,7 @@ from hardened.jose import (
     JWSPolicy,
     JWTPolicy,
     KeySet,
+    PinnedKey,
     PublicKey,
     Typ,
     b64url_decode,
@@ -247,19 +248,6 @@ def verify_client_attestation(
     )
 
 
-class _CnfKey(KeySet):
-    """The attested key alone (§7.2 step 4): a PoP's ``kid``, if any, never selects another key."""
-
-    def __init__(self, key: PublicKey) -> None:
-        super().__init__([key])
-        self._key = key
-
-    def find(self, alg: str, kid: str | None) -> PublicKey:
-        if alg != self._key.alg:
-            raise JoseError("ERR_JWK_NOT_FOUND", "the PoP is not signed with the attested key's algorithm")
-        return self._key
-
-
 def _check_challenge(
     presented: Any, *, expected: str | None, challenges: ChallengeCheck | None, required: bool, now: float
 ) -> str | None:
@@ -309,7 +297,7 @@ def verify_client_attestation_pop(
                            max_token=policy.max_pop_size, max_payload=policy.max_pop_size)
     try:
         verified = verify_jwt(jwt, policy=JWTPolicy(jws=jws_policy, claims=claims_policy), now=now,
-                              keys=_CnfKey(attestation.cnf_key))
+                              keys=PinnedKey(attestation.cnf_key))
         jti = string_claim(verified.claims, "jti", required=True, max_len=MAX_JTI)
     except JoseError as err:
         raise InvalidClientAttestation.from_jose(err, "client attestation PoP: ") from None

@@ -30,7 +30,7 @@ from hardened.jose import (
     ClaimsPolicy,
     JWSPolicy,
     JWTPolicy,
-    KeySet,
+    PinnedKey,
     PublicKey,
     SigningKey,
     b64url_decode,
@@ -124,19 +124,6 @@ def _header(token: Any, policy: AttestationRequestPolicy) -> Mapping[str, Any]:
         raise InvalidClient.from_jose(err, "attestation request: ") from None
 
 
-class _OneKey(KeySet):
-    """The registered key alone: the header's ``kid`` selected it, nothing else may."""
-
-    def __init__(self, key: PublicKey) -> None:
-        super().__init__([key])
-        self._key = key
-
-    def find(self, alg: str, kid: str | None) -> PublicKey:
-        if alg != self._key.alg:
-            raise JoseError("ERR_JWK_NOT_FOUND", "the request is not signed with the registered key's algorithm")
-        return self._key
-
-
 def verify_attestation_request(token: Any, *, instances: InstanceKeys, audience: str,
                                policy: AttestationRequestPolicy, now: float) -> VerifiedAttestationRequest:
     """Verify an attestation request (module doc): the instance key, then ``iss``, ``aud``, ``iat``, ``jti``."""
@@ -154,7 +141,7 @@ def verify_attestation_request(token: Any, *, instances: InstanceKeys, audience:
                           require_exp=False, require_iat=True, max_age=policy.max_age,
                           max_future_skew=policy.max_future_skew, max_lifetime=policy.max_lifetime)
     try:
-        verified = verify_jwt(token, policy=JWTPolicy(jws=jws, claims=claims), now=now, keys=_OneKey(registered.key))
+        verified = verify_jwt(token, policy=JWTPolicy(jws=jws, claims=claims), now=now, keys=PinnedKey(registered.key))
         jti = string_claim(verified.claims, "jti", required=True, max_len=MAX_JTI)
     except JoseError as err:
         raise InvalidClient.from_jose(err, "attestation request: ") from None

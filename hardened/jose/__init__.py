@@ -22,7 +22,7 @@ from hardened.jose.claims import (
 )
 from hardened.jose.encoding import b64url_decode, b64url_encode, canonical_json, loads_object
 from hardened.jose.jws import JWSPolicy, VerifiedJWS, verify_jws
-from hardened.jose.keys import KeySet, PublicKey, public_key_from_jwk, thumbprint
+from hardened.jose.keys import KeySet, PinnedKey, PublicKey, public_key_from_jwk, thumbprint
 from hardened.jose.kinds import Typ, media_type
 from hardened.jose.signing import SigningKey
 
@@ -32,6 +32,7 @@ __all__ = [
     "JWSPolicy",
     "JWTPolicy",
     "KeySet",
+    "PinnedKey",
     "PublicKey",
     "SigningKey",
     "Typ",

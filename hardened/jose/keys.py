@@ -20,7 +20,7 @@ from hardened.errors import JoseError
 from hardened.jose.algs import ALGORITHMS
 from hardened.jose.encoding import b64url_decode, b64url_encode, canonical_json
 
-__all__ = ["KeySet", "PublicKey", "public_key_from_jwk", "thumbprint"]
+__all__ = ["KeySet", "PinnedKey", "PublicKey", "public_key_from_jwk", "thumbprint"]
 
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
@@ -248,3 +248,20 @@ class KeySet:
 
     def to_jwks(self) -> dict[str, Any]:
         return {"keys": [k.public_jwk() for k in self._keys]}
+
+
+class PinnedKey(KeySet):
+    """Exactly one key, fixed by the caller (a PoP's attested ``cnf`` key, an instance's registered key).
+
+    The JWS header's ``kid`` never selects anything here: whatever it says, only this key verifies, and only
+    under its own algorithm (RFC 8725 §3.1).
+    """
+
+    def __init__(self, key: PublicKey) -> None:
+        super().__init__([key])
+        self._pinned = key
+
+    def find(self, alg: str, kid: str | None) -> PublicKey:
+        if alg != self._pinned.alg:
+            raise JoseError("ERR_JWK_NOT_FOUND", "the JWS is not signed with the pinned key's algorithm")
+        return self._pinned

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from authority.app import create_app as create_authority_app
 from authority.service import Authority
-
 from hardened.adapters.sqlite_as import SQLiteASStore
 from hardened.adapters.sqlite_replay import SQLiteReplayCache
 from hardened.client.assertion import assertion_params

@@ -6,7 +6,8 @@ import hardened.jose
 import hardened.testing.jose
 
 PINNED = [
-    "ALGORITHMS", "ClaimsPolicy", "JWSPolicy", "JWTPolicy", "KeySet", "PublicKey", "SigningKey", "Typ", "VerifiedJWS",
+    "ALGORITHMS", "ClaimsPolicy", "JWSPolicy", "JWTPolicy", "KeySet", "PinnedKey", "PublicKey", "SigningKey", "Typ",
+    "VerifiedJWS",
     "VerifiedJWT", "b64url_decode", "b64url_encode", "canonical_json", "check_claims", "loads_object", "media_type",
     "numeric_date", "public_key_from_jwk", "string_claim", "thumbprint", "verify_jws", "verify_jwt",
 ]

@@ -217,3 +217,21 @@ def test_ed25519_small_order_and_non_canonical_points_are_refused() -> None:
         assert _code(public_key_from_jwk, {"kty": "OKP", "crv": "Ed25519", "x": _encode(y, 0)}) == "ERR_JWK_INVALID"
     for key in tj.key_pool("EdDSA"):  # ordinary keys still import
         assert public_key_from_jwk(dict(key.public_key.jwk)).alg == "EdDSA"
+
+
+@pytest.mark.requirement("HP-JOSE-05", "HP-JOSE-02")
+def test_pinned_key_ignores_kid_and_refuses_other_algorithms() -> None:
+    """A pinned key verifies whatever kid the header names, and nothing signed under another algorithm."""
+    from hardened.jose import JWSPolicy, PinnedKey, SigningKey, verify_jws
+
+    pinned, other = SigningKey.generate("ES256"), SigningKey.generate("EdDSA")
+    policy = JWSPolicy(typ="x+jwt")
+    token = pinned.sign_jws({"a": 1}, typ="x+jwt", header={"kid": "some-other-kid"})
+    assert verify_jws(token, policy=policy, keys=PinnedKey(pinned.public_key)).payload == {"a": 1}
+    with pytest.raises(JoseError) as info:
+        verify_jws(other.sign_jws({"a": 1}, typ="x+jwt"), policy=policy, keys=PinnedKey(pinned.public_key))
+    assert info.value.code == "ERR_JWK_NOT_FOUND"
+    impostor = SigningKey.generate("ES256").sign_jws({"a": 1}, typ="x+jwt", header={"kid": pinned.kid})
+    with pytest.raises(JoseError) as info:
+        verify_jws(impostor, policy=policy, keys=PinnedKey(pinned.public_key))
+    assert info.value.code == "ERR_JWS_SIGNATURE_INVALID"
