@@ -133,7 +133,7 @@ class AgentAttestation:
     async def post(self, http: httpx.AsyncClient, url: str, form: Callable[[], dict[str, str]], *, client_id: str,
                    issuer: str, dpop_key: SigningKey, on_step: Callable[[str, str], None]) -> httpx.Response:
         """POST ``form()`` to the AS with attestation (module doc); one whole retry on ``use_attestation_challenge``."""
-        if self.combined and dpop_key.thumbprint() != self.instance_key.thumbprint():
+        if self.combined and dpop_key.thumbprint != self.instance_key.thumbprint:
             raise ConfigurationError("DPoP combined mode needs the DPoP key to be the instance key (ABCA §5.2)")
         attestation = await self.attestation(client_id)
         response: httpx.Response | None = None
