@@ -137,8 +137,9 @@ class AgentAttestation:
             raise ConfigurationError("DPoP combined mode needs the DPoP key to be the instance key (ABCA §5.2)")
         attestation = await self.attestation(client_id)
         response: httpx.Response | None = None
+        origin = origin_of(httpx.URL(issuer))
         for attempt in range(2):
-            auth = AttestationHeaders(attestation, self.instance_key, audience=issuer, origin=origin_of(httpx.URL(issuer)),
+            auth = AttestationHeaders(attestation, self.instance_key, audience=issuer, origin=origin,
                                       clock=self.clock, dpop=DPoPAuth(dpop_key, clock=self.clock),
                                       challenge=self.challenge, combined=self.combined)
             response = await http.post(url, data=form(), auth=auth)
