@@ -43,7 +43,7 @@ def attestation_error(response: httpx.Response) -> str | None:
         return None
     try:
         body = json.loads(response.content[:MAX_ERROR_BODY])
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError
         return None
     return body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
 

@@ -166,3 +166,30 @@ def test_demo_shows_the_attested_steps() -> None:
                  "attested agent: attestation challenge", "attested: with attestation",
                  "attested: challenge, replayed PoP"):
         assert f"ok    {step}" in text, step
+
+
+@pytest.mark.requirement("HP-ATT-30")
+def test_combined_dpop_mode_end_to_end(world) -> None:
+    """ABCA §5.2: no PoP header; the DPoP proof, signed by the instance key, carries the challenge as nonce."""
+    stack, enrolled, registrations = world
+    instance_key = SigningKey.generate("ES256")
+    admin = {"Authorization": f"Bearer {stack.admin_token}"}
+    added = httpx.post(f"{stack.authority_url}/admin/software/trade-agent-attested/instances", headers=admin,
+                       json={"instance_id": "trade-agent-eu-2", "jwk": instance_key.public_jwk()}, timeout=10)
+    assert added.status_code in (200, 201), added.text
+    combined = AgentAttestation(instance_key, "trade-agent-eu-2", enrolled.attestation.endpoint, combined=True)
+    base = enrolled.credentials
+    credentials = AgentCredentials(base.assertion_key, instance_key, base.software_statement, base.redirect_uri)
+    steps: list[str] = []
+    agent = HardenedAgent(stack.mcp_url, credentials, HeadlessBrowser(stack.username, stack.password),
+                          registrations=registrations, attestation=combined,
+                          on_step=lambda name, detail: steps.append(name))
+
+    async def flow():
+        tokens = await agent.authorize(["trades:read", ATTESTED_SCOPE])
+        async with mcp_session(agent, mode="legacy") as client:
+            return tokens, await client.call_tool("list-trades", {})
+
+    tokens, read = run(flow())
+    assert ATTESTED_SCOPE in tokens.scopes and not read.is_error
+    assert "attestation challenge" in steps and combined.challenge is not None
