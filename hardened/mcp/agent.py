@@ -34,6 +34,7 @@ from hardened.client.dpop import DPoPAuth, challenges
 from hardened.clock import Clock, SystemClock
 from hardened.errors import InsufficientScope, InvalidGrant, InvalidRequest, OAuthError, error_class
 from hardened.jose import SigningKey
+from hardened.mcp.agent_attestation import AgentAttestation
 from hardened.mcp.discovery import fetch_as_metadata, fetch_resource_metadata
 
 __all__ = ["AgentCredentials", "HardenedAgent", "Registrations", "TokenSet"]
@@ -99,8 +100,11 @@ class HardenedAgent:
     def __init__(self, mcp_url: str, credentials: AgentCredentials, authorize: Authorize, *,
                  http: httpx.AsyncClient | None = None, clock: Clock | None = None,
                  registrations: Registrations | None = None, on_step: Step | None = None,
-                 max_step_ups: int = 2, refresh_margin: float = 30.0) -> None:
+                 max_step_ups: int = 2, refresh_margin: float = 30.0,
+                 attestation: AgentAttestation | None = None) -> None:
         self.mcp_url, self.credentials, self._authorize = mcp_url, credentials, authorize
+        #: an attested instance: Client Attestation + PoP at PAR and every token request (ABCA §7, §9.3)
+        self.attestation = attestation
         self.http = http or httpx.AsyncClient(timeout=15, follow_redirects=False)
         self.clock = clock or SystemClock()
         self.registrations = registrations or Registrations()
@@ -140,8 +144,14 @@ class HardenedAgent:
     async def _post(self, endpoint: str, form: dict[str, str], what: str) -> dict[str, Any]:
         """A form POST to the AS with ``private_key_jwt`` and a DPoP proof (nonce retry inside ``DPoPAuth``)."""
         assert self.as_metadata is not None
-        response = await self.http.post(self.as_metadata[endpoint], data={**form, **self._assertion()},
-                                        auth=DPoPAuth(self.credentials.dpop_key, clock=self.clock))
+        if self.attestation is not None:  # ABCA §7: fresh assertion, PoP and DPoP proof on every try
+            response = await self.attestation.post(
+                self.http, self.as_metadata[endpoint], lambda: {**form, **self._assertion()},
+                client_id=self.client_id or "", issuer=self.issuer, dpop_key=self.credentials.dpop_key,
+                on_step=self.on_step)
+        else:
+            response = await self.http.post(self.as_metadata[endpoint], data={**form, **self._assertion()},
+                                            auth=DPoPAuth(self.credentials.dpop_key, clock=self.clock))
         if response.status_code not in (200, 201):
             raise _error(response, what)
         body = response.json()

@@ -21,6 +21,7 @@ from hardened.jose import SigningKey, Typ, b64url_decode
 from hardened.mcp.agent import AgentCredentials, HardenedAgent, Registrations
 from hardened.mcp.agent_auth import mcp_session
 from hardened.mcp.browser import HeadlessBrowser
+from hardened.mcp.demo_attested import run_attested_steps
 from hardened.mcp.stack import Stack, enrol_agent, start_stack
 
 __all__ = ["run_demo", "write_agent_folder"]
@@ -163,6 +164,7 @@ async def run_demo(data_dir: Path, steps: Steps, redirect_uri: str, *, keep: boo
         await steps.run("attack: registration with a forged statement",
                         lambda: _forged_statement(stack, credentials.software_statement, as_meta))
         await steps.run("attack: stock client asking for a hardened scope", lambda: _stock_client(stack, as_meta))
+        await run_attested_steps(stack, steps, redirect_uri, agent)  # the attested tier (demo_attested)
         if keep:
             write_agent_folder(data_dir / "agent", credentials, stack.password)
             if agent.client_id is not None:  # the statement is spent at this AS: `hardened agent` reuses the client

@@ -38,6 +38,7 @@ from hardened.mcp.introspection import IntrospectionPolicy, Introspector
 from hardened.mcp.policy import ResourcePolicy
 from hardened.mcp.server import TRADE_TOOLS, build_app
 from hardened.mcp.servers import Listener, RunningServer, reserve
+from hardened.mcp import stack_attestation as attested
 from hardened.mcp.trades import TradeStore
 from hardened.mcp.upstream import UpstreamConfig, build_upstream_app
 from hardened.mcp.upstream_token import UpstreamTokenPolicy
@@ -50,8 +51,9 @@ from hardened.server.statements import configured_statement_verifier
 __all__ = ["MCP_CLIENT_ID", "Stack", "start_stack"]
 
 MCP_CLIENT_ID = "mcp-server"
-SCOPES = {"trades:read": "baseline", "trades:write": "hardened"}
-DESCRIPTIONS = {"trades:read": "see your organisation's trades", "trades:write": "place trades in your name"}
+SCOPES = {"trades:read": "baseline", "trades:write": "hardened", **attested.ATTESTED_SCOPES}
+DESCRIPTIONS = {"trades:read": "see your organisation's trades", "trades:write": "place trades in your name",
+                **attested.ATTESTED_DESCRIPTIONS}
 ALGS = ("ES256", "EdDSA", "PS256")
 
 
@@ -74,6 +76,7 @@ class Stack:
 
 def _authority(data_dir: Path, listener: Listener) -> tuple[RunningServer, str]:
     authority, admin_token = Authority.init(data_dir / "authority", issuer=listener.url, clock=SystemClock())
+    attested.ensure_attester_key(authority)  # the AS trusts the authority as Client Attester (stack_attestation)
     return RunningServer(create_authority_app(authority), listener, name="authority"), admin_token
 
 
@@ -89,6 +92,7 @@ def _authorization_server(data_dir: Path, listener: Listener, *, authority_url: 
         registration=RegistrationPolicy(scopes=scopes, baseline_enabled=baseline),
         statement_verifier=configured_statement_verifier([(authority_url, jwks)]),
         scope_descriptions=DESCRIPTIONS,
+        **attested.attestation_config(data_dir / "as", issuer=listener.url, authority_url=authority_url),
     )
     folder = data_dir / "as"
     folder.mkdir(parents=True, exist_ok=True)
