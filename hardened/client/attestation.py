@@ -56,7 +56,7 @@ def build_client_attestation_pop(key: SigningKey, *, audience: str, now: float, 
 def _challenge_from_body(response: httpx.Response) -> str:
     try:
         body = json.loads(response.content[:MAX_ERROR_BODY]) if response.status_code == 200 else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         body = None
     value = body.get("attestation_challenge") if isinstance(body, dict) else None
     if not isinstance(value, str) or not 0 < len(value) <= MAX_CHALLENGE:
@@ -80,7 +80,7 @@ def _error_code(response: httpx.Response) -> str | None:
         return None
     try:
         body = json.loads(response.content[:MAX_ERROR_BODY])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return None
     return body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
 

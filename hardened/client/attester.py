@@ -43,7 +43,7 @@ class FetchedAttestation:
 def _parse(response: httpx.Response, now: float) -> FetchedAttestation:
     try:
         body = json.loads(response.content[:MAX_RESPONSE]) if len(response.content) <= MAX_RESPONSE else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         body = None
     if not isinstance(body, dict):
         raise InvalidClientAttestation("the attester answered without a JSON object",

@@ -61,7 +61,7 @@ def is_use_dpop_nonce(response: Any) -> bool:
     if response.status_code == 400:
         try:
             body = json.loads(response.content[:65536])
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return False
         return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
     return False

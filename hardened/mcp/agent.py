@@ -86,7 +86,7 @@ def _pkce() -> tuple[str, str]:
 def _error(response: httpx.Response, what: str) -> OAuthError:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         body = {}
     code = body.get("error") if isinstance(body, dict) else None
     description = body.get("error_description", "") if isinstance(body, dict) else ""

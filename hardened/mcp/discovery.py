@@ -35,7 +35,7 @@ async def fetch_json(http: httpx.AsyncClient, url: str, *, what: str) -> dict[st
         raise InvalidRequest(f"{what} could not be fetched", detail=f"HTTP {response.status_code}")
     try:
         doc = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         raise InvalidRequest(f"{what} is not JSON") from None
     if not isinstance(doc, dict):
         raise InvalidRequest(f"{what} is not a JSON object")

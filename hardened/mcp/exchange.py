@@ -109,6 +109,6 @@ class ExchangingUpstream:
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
         return {}
     return body if isinstance(body, dict) else {}

@@ -30,6 +30,7 @@ from hardened.clock import SystemClock
 from hardened.core.dcr_policy import RegistrationPolicy
 from hardened.core.scopes import ScopePolicy
 from hardened.jose import SigningKey
+from hardened.mcp import stack_attestation as attested
 from hardened.mcp.binding import dpop_proof_check
 from hardened.mcp.discovery import JWKSSource
 from hardened.mcp.exchange import ExchangingUpstream, ServerCredentials
@@ -38,7 +39,6 @@ from hardened.mcp.introspection import IntrospectionPolicy, Introspector
 from hardened.mcp.policy import ResourcePolicy
 from hardened.mcp.server import TRADE_TOOLS, build_app
 from hardened.mcp.servers import Listener, RunningServer, reserve
-from hardened.mcp import stack_attestation as attested
 from hardened.mcp.trades import TradeStore
 from hardened.mcp.upstream import UpstreamConfig, build_upstream_app
 from hardened.mcp.upstream_token import UpstreamTokenPolicy
