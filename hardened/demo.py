@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hardened demo", description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the stack up after the demo (Ctrl-C stops it)")
     parser.add_argument("--data-dir", help="data folder (default: a fresh temporary folder, removed at the end)")
+    parser.add_argument("--sender-constraint", choices=["dpop", "mtls"], default="dpop",
+                        help="dpop (default) or mtls: the whole demo over mutual TLS with certificate-bound tokens")
     return parser
 
 
@@ -81,7 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = Steps()
     stack = None
     try:
-        stack = asyncio.run(run_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
+        if ns.sender_constraint == "mtls":
+            from hardened.mcp.demo_mtls import run_mtls_demo
+
+            stack = asyncio.run(run_mtls_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
+        else:
+            stack = asyncio.run(run_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
     except Exception as exc:  # the stack could not start: say so in one line, exit 1
         steps.line(False, "stack", f"{type(exc).__name__}: {exc}")
     finally:
