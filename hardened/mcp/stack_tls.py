@@ -19,6 +19,7 @@ The authority stays plain HTTP on loopback: only its operator and the AS (keys, 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
@@ -105,18 +106,28 @@ class TLSStack(Stack):
 
 class TLSRunningServer(RunningServer):
     """:class:`RunningServer` terminating TLS with the demo certificate, asking for (optional) client
-    certificates checked against the demo root, and exposing them to the app (ASGI TLS extension)."""
+    certificates checked against the demo root, and exposing them to the app (ASGI TLS extension).
 
-    def __init__(self, app: object, listener: Listener, pki: DemoPKI, *, name: str) -> None:
-        self.pki = pki
+    ``clients`` are the app's own outgoing HTTP clients: closed on its loop when it stops, so that the TLS
+    servers they are connected to see a clean close (else those wait for the TLS shutdown of dead peers)."""
+
+    def __init__(self, app: object, listener: Listener, pki: DemoPKI, *, name: str,
+                 clients: tuple[httpx.AsyncClient, ...] = ()) -> None:
+        self.pki, self.clients = pki, clients
         super().__init__(app, listener, name=name)  # type: ignore[arg-type]
 
     def _run(self) -> None:
-        config = mtls_server_config(self.server.config.app, certfile=self.pki.server_chain,
-                                    keyfile=self.pki.server_key, client_ca_files=[self.pki.root_file],
-                                    log_level="warning", lifespan="on", access_log=False)
-        self.server.config = config
-        self.server.run(sockets=[self.listener.socket])
+        self.server.config = mtls_server_config(
+            self.server.config.app, certfile=self.pki.server_chain, keyfile=self.pki.server_key,
+            client_ca_files=[self.pki.root_file], log_level="warning", lifespan="on", access_log=False)
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve(sockets=[self.listener.socket])
+        finally:
+            for client in self.clients:
+                await client.aclose()
 
 
 def _tls_listener() -> Listener:
@@ -151,14 +162,15 @@ def _upstream(data_dir: Path, listener: Listener, pki: DemoPKI, *, as_url: str) 
     clock = SystemClock()
     store = TradeStore(data_dir / "upstream" / "trades.db")
     store.seed(clock.now())
-    keys = JWKSSource(pki.http(), as_url + "/jwks", clock=clock)
+    http = pki.http()
+    keys = JWKSSource(http, as_url + "/jwks", clock=clock)
     config = UpstreamConfig(
         url=listener.url, store=store, keys=keys.get, clock=clock,
         token_policy=UpstreamTokenPolicy(issuer=as_url, audience=listener.url, clients=frozenset({MCP_CLIENT_ID})),
         proof_check=dpop_proof_check(listener.url, replay=SQLiteReplayCache(data_dir / "upstream" / "replay.db"),
                                      clock=clock, algorithms=ALGS),
     )
-    return TLSRunningServer(build_upstream_app(config), listener, pki, name="upstream trades API")
+    return TLSRunningServer(build_upstream_app(config), listener, pki, name="upstream trades API", clients=(http,))
 
 
 def _mcp_server(data_dir: Path, listener: Listener, pki: DemoPKI, *, as_url: str, upstream_url: str,
@@ -184,7 +196,7 @@ def _mcp_server(data_dir: Path, listener: Listener, pki: DemoPKI, *, as_url: str
     upstream = ExchangingUpstream(url=upstream_url, credentials=credentials, http=http, clock=clock)
     guard = ResourceGuard(policy, introspector, proof_check=check, certificates=ClientCertificateSource(),
                           clock=clock)
-    return TLSRunningServer(build_app(policy, guard, upstream), listener, pki, name="MCP server")
+    return TLSRunningServer(build_app(policy, guard, upstream), listener, pki, name="MCP server", clients=(http,))
 
 
 def start_tls_stack(data_dir: Path) -> TLSStack:
