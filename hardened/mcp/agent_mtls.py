@@ -47,7 +47,8 @@ class MTLSAgent(HardenedAgent):
     def __init__(self, mcp_url: str, credentials: Any, authorize: Any, *, certificate: ClientCertificate,
                  **options: Any) -> None:
         self.certificate = certificate
-        options.setdefault("http", mtls_async_client(certificate, timeout=15))
+        if options.get("http") is None:
+            options["http"] = mtls_async_client(certificate, timeout=15)
         super().__init__(mcp_url, credentials, authorize, **options)
 
     async def discover(self, www_authenticate: Iterable[str] = ()) -> None:
