@@ -105,11 +105,12 @@ class SoftwareIn(_Input):
 
     @model_validator(mode="after")
     def _one_tls_subject(self) -> SoftwareIn:
-        """RFC 8705 §2.1.2: ``tls_client_auth`` needs exactly one ``tls_client_auth_*`` subject; others none."""
+        """RFC 8705 §2.1.2: at most one ``tls_client_auth_*`` subject, and only with ``tls_client_auth`` (the AS
+        refuses a tls_client_auth registration without one; it may also be given at registration time)."""
         subjects = [n for n in type(self).model_fields if n.startswith("tls_client_auth_") and getattr(self, n)]
-        wanted = self.token_endpoint_auth_method == "tls_client_auth"  # noqa: S105 - a method name
-        if wanted != (len(subjects) == 1) or len(subjects) > 1:
-            raise ValueError("tls_client_auth takes exactly one tls_client_auth_* subject, other methods none")
+        method = self.token_endpoint_auth_method
+        if len(subjects) > 1 or (subjects and method != "tls_client_auth"):
+            raise ValueError("at most one tls_client_auth_* subject, and only with tls_client_auth")
         return self
 
     def metadata(self) -> dict[str, Any]:
