@@ -67,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    parser = _parser()
+    ns = parser.parse_args(argv)
+    if ns.serve and ns.sender_constraint == "mtls":
+        parser.error("--serve runs the DPoP stack; the mutual-TLS demo runs once")
     logging.disable(logging.INFO)  # one line per step: request logs (and their private details) stay out
     print("hardened demo: agent -> MCP server -> upstream API, FAPI 2.0 grade, on loopback")
     missing = _missing()

@@ -136,3 +136,12 @@ def test_demo_over_mutual_tls_runs_every_step_and_passes() -> None:
     assert "without a certificate 401 invalid_token" in text
     assert "x5t#S256" in text and "https://127.0.0.1" in text
     assert "FAIL" not in text and text.rstrip().endswith("demo passed")
+
+
+@pytest.mark.requirement("HP-MTLS-26")
+def test_demo_serve_is_not_offered_over_mutual_tls(capsys) -> None:
+    from hardened.demo import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--serve", "--sender-constraint", "mtls"])
+    assert exited.value.code == 2 and "--serve" in capsys.readouterr().err
