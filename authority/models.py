@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "ID_PATTERN",
@@ -90,12 +90,28 @@ class SoftwareIn(_Input):
         default_factory=lambda: ["authorization_code"], min_length=1, max_length=3)
     hardened_tier: Literal["baseline", "hardened", "attested"] = "hardened"
     sender_constraint: Literal["dpop", "mtls"] = "dpop"
+    #: RFC 8705 §2.1.2: with tls_client_auth, exactly one registered subject (the AS checks which)
+    tls_client_auth_subject_dn: Text | None = None
+    tls_client_auth_san_dns: Text | None = None
+    tls_client_auth_san_uri: Uri | None = None
+    tls_client_auth_san_ip: Text | None = None
+    tls_client_auth_san_email: Text | None = None
     attestation_required: bool = False
     client_uri: Uri | None = None
     logo_uri: Uri | None = None
     policy_uri: Uri | None = None
     tos_uri: Uri | None = None
     contacts: list[Text] = Field(default_factory=list, max_length=8)
+
+    @model_validator(mode="after")
+    def _one_tls_subject(self) -> SoftwareIn:
+        """RFC 8705 §2.1.2: at most one ``tls_client_auth_*`` subject, and only with ``tls_client_auth`` (the AS
+        refuses a tls_client_auth registration without one; it may also be given at registration time)."""
+        subjects = [n for n in type(self).model_fields if n.startswith("tls_client_auth_") and getattr(self, n)]
+        method = self.token_endpoint_auth_method
+        if len(subjects) > 1 or (subjects and method != "tls_client_auth"):
+            raise ValueError("at most one tls_client_auth_* subject, and only with tls_client_auth")
+        return self
 
     def metadata(self) -> dict[str, Any]:
         """The statement claims this software contributes (absent optional ones left out)."""

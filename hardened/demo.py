@@ -61,11 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hardened demo", description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the stack up after the demo (Ctrl-C stops it)")
     parser.add_argument("--data-dir", help="data folder (default: a fresh temporary folder, removed at the end)")
+    parser.add_argument("--sender-constraint", choices=["dpop", "mtls"], default="dpop",
+                        help="dpop (default) or mtls: the whole demo over mutual TLS with certificate-bound tokens")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    parser = _parser()
+    ns = parser.parse_args(argv)
+    if ns.serve and ns.sender_constraint == "mtls":
+        parser.error("--serve runs the DPoP stack; the mutual-TLS demo runs once")
     logging.disable(logging.INFO)  # one line per step: request logs (and their private details) stay out
     print("hardened demo: agent -> MCP server -> upstream API, FAPI 2.0 grade, on loopback")
     missing = _missing()
@@ -81,7 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = Steps()
     stack = None
     try:
-        stack = asyncio.run(run_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
+        if ns.sender_constraint == "mtls":
+            from hardened.mcp.demo_mtls import run_mtls_demo
+
+            stack = asyncio.run(run_mtls_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
+        else:
+            stack = asyncio.run(run_demo(data_dir, steps, REDIRECT_URI, keep=ns.serve))
     except Exception as exc:  # the stack could not start: say so in one line, exit 1
         steps.line(False, "stack", f"{type(exc).__name__}: {exc}")
     finally:

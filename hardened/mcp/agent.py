@@ -97,6 +97,13 @@ def _error(response: httpx.Response, what: str) -> OAuthError:
 class HardenedAgent:
     """One agent talking to one MCP server (its ``mcp_url``) on behalf of one user."""
 
+    #: what the AS must register and issue (a subclass such as the mutual-TLS agent changes these)
+    auth_methods: tuple[str, ...] = ("private_key_jwt",)
+    token_type = "dpop"  # noqa: S105 - a token type name
+    binding = "DPoP-bound"
+    advertised = "PAR, DPoP and private_key_jwt advertised"
+    par_note = "PKCE S256, resource, DPoP-bound code"
+
     def __init__(self, mcp_url: str, credentials: AgentCredentials, authorize: Authorize, *,
                  http: httpx.AsyncClient | None = None, clock: Clock | None = None,
                  registrations: Registrations | None = None, on_step: Step | None = None,
@@ -130,7 +137,7 @@ class HardenedAgent:
             if not isinstance(meta.get(name), str) or urlsplit(meta[name])[:2] != urlsplit(issuer)[:2]:
                 raise InvalidRequest(f"authorization server metadata lacks a usable {name}")
         self.resource_metadata, self.as_metadata = prm, meta
-        self.on_step("metadata", f"issuer {issuer} matches exactly; PAR, DPoP and private_key_jwt advertised")
+        self.on_step("metadata", f"issuer {issuer} matches exactly; {self.advertised}")
 
     @property
     def issuer(self) -> str:
@@ -140,6 +147,10 @@ class HardenedAgent:
     def _assertion(self) -> dict[str, str]:
         assert self.client_id is not None
         return assertion_params(self.credentials.assertion_key, self.client_id, self.issuer, now=self.clock.now())
+
+    def _request_auth(self) -> httpx.Auth | None:
+        """The proof-of-possession of AS requests: DPoP (RFC 9449)."""
+        return DPoPAuth(self.credentials.dpop_key, clock=self.clock)
 
     async def _post(self, endpoint: str, form: dict[str, str], what: str) -> dict[str, Any]:
         """A form POST to the AS with ``private_key_jwt`` and a DPoP proof (nonce retry inside ``DPoPAuth``)."""
@@ -151,7 +162,7 @@ class HardenedAgent:
                 on_step=self.on_step)
         else:
             response = await self.http.post(self.as_metadata[endpoint], data={**form, **self._assertion()},
-                                            auth=DPoPAuth(self.credentials.dpop_key, clock=self.clock))
+                                            auth=self._request_auth())
         if response.status_code not in (200, 201):
             raise _error(response, what)
         body = response.json()
@@ -174,8 +185,8 @@ class HardenedAgent:
         if response.status_code != 201:
             raise _error(response, "registration refused")
         client = response.json()
-        if client.get("token_endpoint_auth_method") != "private_key_jwt" or not client.get("client_id"):
-            raise InvalidRequest("registration: the AS did not register a private_key_jwt client")
+        if client.get("token_endpoint_auth_method") not in self.auth_methods or not client.get("client_id"):
+            raise InvalidRequest(f"registration: the AS did not register a {self.auth_methods[0]} client")
         self.client_id = client["client_id"]
         self.registrations.put(self.issuer, self.client_id)
         self.on_step("registration", f"client {self.client_id[:8]}... tier {client.get('hardened_tier')}")
@@ -197,7 +208,7 @@ class HardenedAgent:
         request_uri = par.get("request_uri")
         if not isinstance(request_uri, str):
             raise InvalidRequest("PAR: no request_uri")
-        self.on_step("PAR", f"request_uri issued for scope '{wanted}' (PKCE S256, resource, DPoP-bound code)")
+        self.on_step("PAR", f"request_uri issued for scope '{wanted}' ({self.par_note})")
         url = self.as_metadata["authorization_endpoint"] + "?" + urlencode(  # type: ignore[index]
             {"client_id": self.client_id, "request_uri": request_uri})
         code = self._callback(await self._authorize(url, self.credentials.redirect_uri), state)
@@ -206,7 +217,7 @@ class HardenedAgent:
             "grant_type": "authorization_code", "code": code, "redirect_uri": self.credentials.redirect_uri,
             "code_verifier": verifier}, "token request refused")
         self.tokens = self._token_set(body, wanted)
-        self.on_step("token", f"DPoP-bound access token, scope '{' '.join(sorted(self.tokens.scopes))}'")
+        self.on_step("token", f"{self.binding} access token, scope '{' '.join(sorted(self.tokens.scopes))}'")
         return self.tokens
 
     def _callback(self, location: str, state: str) -> str:
@@ -226,8 +237,8 @@ class HardenedAgent:
 
     def _token_set(self, body: dict[str, Any], requested: str) -> TokenSet:
         token, kind = body.get("access_token"), body.get("token_type")
-        if not isinstance(token, str) or not isinstance(kind, str) or kind.lower() != "dpop":
-            raise InvalidRequest("the token response is not a DPoP-bound access token")
+        if not isinstance(token, str) or not isinstance(kind, str) or kind.lower() != self.token_type:
+            raise InvalidRequest(f"the token response is not a {self.binding} access token")
         expires_in = body.get("expires_in", 60)
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 60.0
         scope = body.get("scope", requested)
