@@ -9,9 +9,16 @@ in-process through ``httpx.ASGITransport`` with the same client, in one run:
   ES256 verify, ``ath``, ``jkt``, replay insert), body parse and the tool filter. Proofs are signed before timing,
   so the client's signing is not counted.
 
-Chunks of plain requests, auth requests and raw ``cryptography`` ES256 verifies alternate (order rotating); each
-figure is the best chunk of its kind (the least disturbed, on a shared machine). The added cost per request
-(1/rps_auth - 1/rps_plain) is divided by one raw ES256 verify.
+Both sides get the same requests (token and a fresh DPoP proof in each; the plain server ignores them), so the
+client's work is the same on both sides. Chunks of plain requests, auth requests, raw ``cryptography`` ES256
+verifies, and the same two servers called directly as ASGI apps (no HTTP client: less noise) alternate, in a
+rotating order, after a ``gc.collect()``. Each figure is the best chunk of its kind (the least disturbed, on a
+shared machine); medians are printed too. The added cost per request, in raw verifies, is
+
+    (1/rps_auth - 1/rps_plain) / raw_verify_seconds
+
+with rps = 1 / (seconds per request of the best chunk) and raw_verify_seconds the best chunk of raw verifies of
+the same run. ``figure: mcp_asgi_auth_cost_per_verify`` is the same ratio for the direct ASGI calls.
 Usage: ``python benchmarks/mcp_auth.py [--rounds 15] [--chunk 100]``.
 """
 
