@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import gc
 import hashlib
 import logging
@@ -145,8 +146,9 @@ async def _asgi_chunk(app: Any, scopes: list[dict[str, Any]]) -> float:
     return (time.perf_counter() - start) / len(scopes)
 
 
-def _raw_es256(n: int) -> Any:
-    """A chunk of ``n`` raw ``cryptography`` ES256 verifications (key object and DER signature prepared)."""
+def _raw_es256(n: int) -> tuple[Any, Any]:
+    """A chunk of ``n`` raw ``cryptography`` ES256 verifications (key object and DER signature prepared), and one
+    such verify as a stand-in proof check (to see what a verify costs inside the request path)."""
     key = ec.generate_private_key(ec.SECP256R1())
     data, algo = b"x" * 300, ec.ECDSA(hashes.SHA256())
     sig, public = key.sign(data, algo), key.public_key()
@@ -157,7 +159,17 @@ def _raw_es256(n: int) -> Any:
             public.verify(sig, data, algo)
         return (time.perf_counter() - start) / n
 
-    return chunk
+    def one_verify(scope: Any, *, access_token: str, jkt: str) -> None:
+        public.verify(sig, data, algo)
+
+    return chunk, one_verify
+
+
+def _with_check(auth: Any, check: Any) -> Any:
+    """The same layer and SDK app with another proof check (diagnostics only: never a real configuration)."""
+    guard = copy.copy(auth.guard)
+    guard.proof_check = check
+    return HardenedMCPMiddleware(auth.app, guard=guard)
 
 
 async def _layer_alone(agent: SigningKey, auth: Any, n: int) -> tuple[float, float]:
@@ -211,7 +223,9 @@ async def main(rounds: int, chunk: int) -> None:
     async with plain.router.lifespan_context(plain), inner.router.lifespan_context(inner):
         clients = {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN)
                    for name, app in (("plain", plain), ("auth", auth))}
-        asgi_apps = {"asgi_plain": plain, "asgi_auth": auth}
+        raw, one_verify = _raw_es256(chunk)
+        asgi_apps = {"asgi_plain": plain, "asgi_auth": auth, "asgi_nocheck": _with_check(auth, lambda *a, **k: None),
+                     "asgi_rawcheck": _with_check(auth, one_verify)}
 
         def proofs(n: int) -> list[dict[str, str]]:
             now = time.time()
@@ -221,16 +235,14 @@ async def main(rounds: int, chunk: int) -> None:
 
         await _chunk(clients["auth"], proofs(5))  # warm: introspection cache, JWKS, key import
         await _chunk(clients["plain"], [HEADERS] * 5)
-        raw = _raw_es256(chunk)
-        names = ["plain", "auth", "raw", "asgi_plain", "asgi_auth"]
+        names = ["plain", "auth", "raw", "asgi_plain", "asgi_auth", "asgi_nocheck", "asgi_rawcheck"]
         times: dict[str, list[float]] = {name: [] for name in names}
         for i in range(rounds):
             # Signed before timing: the client's cost is not the server's. Both sides get the same requests,
             # token and proof included (the plain server ignores them), so the client's work is the same too.
             batch, direct = proofs(chunk), proofs(chunk)
-            scopes = {"asgi_auth": [_scope({"Host": "127.0.0.1:9001", **h}) for h in direct],
-                      "asgi_plain": [_scope({"Host": "127.0.0.1:9001", **h}) for h in direct]}
-            for name in names[i % 5:] + names[:i % 5]:  # rotating order: no kind always follows another
+            scopes = {name: [_scope({"Host": "127.0.0.1:9001", **h}) for h in direct] for name in asgi_apps}
+            for name in names[i % len(names):] + names[:i % len(names)]:  # rotating: no kind always follows another
                 gc.collect()
                 if name == "raw":
                     took = await raw()
@@ -248,6 +260,11 @@ async def main(rounds: int, chunk: int) -> None:
         print(f"{label} of {rounds} chunks of {chunk}: HTTP client plain {pick['plain'] * 1e6:.0f} us/request, "
               f"auth {pick['auth'] * 1e6:.0f}; direct ASGI plain {pick['asgi_plain'] * 1e6:.0f}, "
               f"auth {pick['asgi_auth'] * 1e6:.0f}; raw ES256 verify {pick['raw'] * 1e6:.1f} us")
+    nocheck, rawcheck = best["asgi_nocheck"] - best["asgi_plain"], best["asgi_rawcheck"] - best["asgi_nocheck"]
+    print(f"in the full app (direct ASGI, best): the layer with a no-op proof check adds {nocheck * 1e6:.0f} us "
+          f"({nocheck / verify:.2f} raw verifies); one raw verify as the check adds {rawcheck * 1e6:.0f} us more "
+          f"({rawcheck / verify:.2f}); the real DPoP check {(best['asgi_auth'] - best['asgi_nocheck']) * 1e6:.0f} us "
+          f"({(best['asgi_auth'] - best['asgi_nocheck']) / verify:.2f})")
     print("added cost per verify = (1/rps_auth - 1/rps_plain) / raw_verify_seconds "
           f"(best: {_cost(times, min, 'plain', 'auth'):.2f}, "
           f"median: {_cost(times, statistics.median, 'plain', 'auth'):.2f}; "
