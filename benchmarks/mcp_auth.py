@@ -19,7 +19,7 @@ shared machine); medians are printed too. The added cost per request, in raw ver
 
 with rps = 1 / (seconds per request of the best chunk) and raw_verify_seconds the best chunk of raw verifies of
 the same run. ``figure: mcp_asgi_auth_cost_per_verify`` is the same ratio for the direct ASGI calls.
-Usage: ``python benchmarks/mcp_auth.py [--rounds 15] [--chunk 100]``.
+Usage: ``python benchmarks/mcp_auth.py [--rounds 25] [--chunk 100]``.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ async def main(rounds: int, chunk: int) -> None:
 if __name__ == "__main__":
     logging.disable(logging.INFO)  # request logs of the SDK and httpx would time the console, not the servers
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=25)
     parser.add_argument("--chunk", type=int, default=100)
     ns = parser.parse_args()
     asyncio.run(main(ns.rounds, ns.chunk))
