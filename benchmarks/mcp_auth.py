@@ -9,18 +9,28 @@ in-process through ``httpx.ASGITransport`` with the same client, in one run:
   ES256 verify, ``ath``, ``jkt``, replay insert), body parse and the tool filter. Proofs are signed before timing,
   so the client's signing is not counted.
 
-Chunks of plain requests, auth requests and raw ``cryptography`` ES256 verifies alternate (order rotating); each
-figure is the best chunk of its kind (the least disturbed, on a shared machine). The added cost per request
-(1/rps_auth - 1/rps_plain) is divided by one raw ES256 verify.
-Usage: ``python benchmarks/mcp_auth.py [--rounds 15] [--chunk 100]``.
+Both sides get the same requests (token and a fresh DPoP proof in each; the plain server ignores them), so the
+client's work is the same on both sides. Chunks of plain requests, auth requests, raw ``cryptography`` ES256
+verifies, and the same two servers called directly as ASGI apps (no HTTP client: less noise) alternate, in a
+rotating order, after a ``gc.collect()``. Each figure is the best chunk of its kind (the least disturbed, on a
+shared machine); medians are printed too. The added cost per request, in raw verifies, is
+
+    (1/rps_auth - 1/rps_plain) / raw_verify_seconds
+
+with rps = 1 / (seconds per request of the best chunk) and raw_verify_seconds the best chunk of raw verifies of
+the same run. ``figure: mcp_asgi_auth_cost_per_verify`` is the same ratio for the direct ASGI calls.
+Usage: ``python benchmarks/mcp_auth.py [--rounds 25] [--chunk 100]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import gc
 import hashlib
 import logging
+import statistics
 import time
 from typing import Any
 
@@ -104,8 +114,41 @@ async def _chunk(client: httpx.AsyncClient, headers: list[dict[str, str]]) -> fl
     return (time.perf_counter() - start) / len(headers)
 
 
-def _raw_es256(n: int) -> Any:
-    """A chunk of ``n`` raw ``cryptography`` ES256 verifications (key object and DER signature prepared)."""
+def _scope(headers: dict[str, str]) -> dict[str, Any]:
+    """The ASGI scope uvicorn would build for one ``POST /mcp`` with ``headers``."""
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": "/mcp", "raw_path": b"/mcp", "query_string": b"", "root_path": "",
+            "server": ("127.0.0.1", 9001), "client": ("127.0.0.1", 50000),
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]}
+
+
+async def _asgi_chunk(app: Any, scopes: list[dict[str, Any]]) -> float:
+    """Direct ASGI calls (no HTTP client): the server's own time per request."""
+    start = time.perf_counter()
+    for scope in scopes:
+        sent: list[Any] = []
+        done = asyncio.Event()
+        messages = [{"type": "http.request", "body": BODY, "more_body": False}]
+
+        async def receive(messages: list[Any] = messages, done: asyncio.Event = done) -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any, sent: list[Any] = sent) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        done.set()
+        if sent[0].get("status") != 200 or b'"list-trades"' not in b"".join(m.get("body", b"") for m in sent[1:]):
+            raise SystemExit(f"unexpected ASGI answer {sent[:1]}")
+    return (time.perf_counter() - start) / len(scopes)
+
+
+def _raw_es256(n: int) -> tuple[Any, Any]:
+    """A chunk of ``n`` raw ``cryptography`` ES256 verifications (key object and DER signature prepared), and one
+    such verify as a stand-in proof check (to see what a verify costs inside the request path)."""
     key = ec.generate_private_key(ec.SECP256R1())
     data, algo = b"x" * 300, ec.ECDSA(hashes.SHA256())
     sig, public = key.sign(data, algo), key.public_key()
@@ -116,7 +159,17 @@ def _raw_es256(n: int) -> Any:
             public.verify(sig, data, algo)
         return (time.perf_counter() - start) / n
 
-    return chunk
+    def one_verify(scope: Any, *, access_token: str, jkt: str) -> None:
+        public.verify(sig, data, algo)
+
+    return chunk, one_verify
+
+
+def _with_check(auth: Any, check: Any) -> Any:
+    """The same layer and SDK app with another proof check (diagnostics only: never a real configuration)."""
+    guard = copy.copy(auth.guard)
+    guard.proof_check = check
+    return HardenedMCPMiddleware(auth.app, guard=guard)
 
 
 async def _layer_alone(agent: SigningKey, auth: Any, n: int) -> tuple[float, float]:
@@ -158,6 +211,11 @@ async def _layer_alone(agent: SigningKey, auth: Any, n: int) -> tuple[float, flo
     return best_layer, best_check
 
 
+def _cost(times: dict[str, list[float]], pick: Any, plain: str, auth: str) -> float:
+    """(1/rps_auth - 1/rps_plain) / raw_verify_seconds, each term the ``pick`` (min or median) of its chunks."""
+    return (pick(times[auth]) - pick(times[plain])) / pick(times["raw"])
+
+
 async def main(rounds: int, chunk: int) -> None:
     agent = SigningKey.generate("ES256")
     plain, auth = _apps(agent)
@@ -165,6 +223,9 @@ async def main(rounds: int, chunk: int) -> None:
     async with plain.router.lifespan_context(plain), inner.router.lifespan_context(inner):
         clients = {name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN)
                    for name, app in (("plain", plain), ("auth", auth))}
+        raw, one_verify = _raw_es256(chunk)
+        asgi_apps = {"asgi_plain": plain, "asgi_auth": auth, "asgi_nocheck": _with_check(auth, lambda *a, **k: None),
+                     "asgi_rawcheck": _with_check(auth, one_verify)}
 
         def proofs(n: int) -> list[dict[str, str]]:
             now = time.time()
@@ -174,30 +235,51 @@ async def main(rounds: int, chunk: int) -> None:
 
         await _chunk(clients["auth"], proofs(5))  # warm: introspection cache, JWKS, key import
         await _chunk(clients["plain"], [HEADERS] * 5)
-        raw = _raw_es256(chunk)
-        best = {"plain": float("inf"), "auth": float("inf"), "raw": float("inf")}
-        names = ["plain", "auth", "raw"]
+        names = ["plain", "auth", "raw", "asgi_plain", "asgi_auth", "asgi_nocheck", "asgi_rawcheck"]
+        times: dict[str, list[float]] = {name: [] for name in names}
         for i in range(rounds):
-            batch = proofs(chunk)  # signed before timing: the client's cost is not the server's
-            for name in names[i % 3:] + names[:i % 3]:
-                took = await raw() if name == "raw" else await _chunk(
-                    clients[name], batch if name == "auth" else [HEADERS] * chunk)
-                best[name] = min(best[name], took)
+            # Signed before timing: the client's cost is not the server's. Both sides get the same requests,
+            # token and proof included (the plain server ignores them), so the client's work is the same too.
+            batch, direct = proofs(chunk), proofs(chunk)
+            scopes = {name: [_scope({"Host": "127.0.0.1:9001", **h}) for h in direct] for name in asgi_apps}
+            for name in names[i % len(names):] + names[:i % len(names)]:  # rotating: no kind always follows another
+                gc.collect()
+                if name == "raw":
+                    took = await raw()
+                elif name in asgi_apps:
+                    took = await _asgi_chunk(asgi_apps[name], scopes[name])
+                else:
+                    took = await _chunk(clients[name], batch)
+                times[name].append(took)
     layer, check = await _layer_alone(agent, auth, chunk)
-    added, verify = best["auth"] - best["plain"], best["raw"]
+    best, med = {k: min(v) for k, v in times.items()}, {k: statistics.median(v) for k, v in times.items()}
+    verify = best["raw"]
     print(f"breakdown: the layer around a trivial app {layer * 1e6:.0f} us ({layer / verify:.2f} raw verifies), "
           f"of which the DPoP check {check * 1e6:.0f} us ({check / verify:.2f})")
-    print(f"plain {best['plain'] * 1e6:.0f} us/request, auth {best['auth'] * 1e6:.0f} us/request, "
-          f"added {added * 1e6:.0f} us, raw ES256 verify {verify * 1e6:.1f} us (best of {rounds} chunks each)")
+    for label, pick in (("best", best), ("median", med)):
+        print(f"{label} of {rounds} chunks of {chunk}: HTTP client plain {pick['plain'] * 1e6:.0f} us/request, "
+              f"auth {pick['auth'] * 1e6:.0f}; direct ASGI plain {pick['asgi_plain'] * 1e6:.0f}, "
+              f"auth {pick['asgi_auth'] * 1e6:.0f}; raw ES256 verify {pick['raw'] * 1e6:.1f} us")
+    nocheck, rawcheck = best["asgi_nocheck"] - best["asgi_plain"], best["asgi_rawcheck"] - best["asgi_nocheck"]
+    print(f"in the full app (direct ASGI, best): the layer with a no-op proof check adds {nocheck * 1e6:.0f} us "
+          f"({nocheck / verify:.2f} raw verifies); one raw verify as the check adds {rawcheck * 1e6:.0f} us more "
+          f"({rawcheck / verify:.2f}); the real DPoP check {(best['asgi_auth'] - best['asgi_nocheck']) * 1e6:.0f} us "
+          f"({(best['asgi_auth'] - best['asgi_nocheck']) / verify:.2f})")
+    print("added cost per verify = (1/rps_auth - 1/rps_plain) / raw_verify_seconds "
+          f"(best: {_cost(times, min, 'plain', 'auth'):.2f}, "
+          f"median: {_cost(times, statistics.median, 'plain', 'auth'):.2f}; "
+          f"direct ASGI best: {_cost(times, min, 'asgi_plain', 'asgi_auth'):.2f}, "
+          f"median: {_cost(times, statistics.median, 'asgi_plain', 'asgi_auth'):.2f})")
+    print(f"figure: mcp_asgi_auth_cost_per_verify {_cost(times, min, 'asgi_plain', 'asgi_auth'):.2f}")
     print(f"figure: mcp_rps_plain {1 / best['plain']:.0f}")
     print(f"figure: mcp_rps_auth {1 / best['auth']:.0f}")
-    print(f"figure: mcp_auth_cost_per_verify {added / verify:.2f}")
+    print(f"figure: mcp_auth_cost_per_verify {_cost(times, min, 'plain', 'auth'):.2f}")
 
 
 if __name__ == "__main__":
     logging.disable(logging.INFO)  # request logs of the SDK and httpx would time the console, not the servers
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=25)
     parser.add_argument("--chunk", type=int, default=100)
     ns = parser.parse_args()
     asyncio.run(main(ns.rounds, ns.chunk))

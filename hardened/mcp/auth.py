@@ -69,6 +69,7 @@ class HardenedMCPMiddleware:
         self._metadata_path = metadata_path(self.policy.resource)
         self._sessions: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._max_sessions = sessions
+        self._fresh_nonce = getattr(guard.proof_check, "fresh_nonce_header", None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -130,7 +131,7 @@ class HardenedMCPMiddleware:
     def _session_recorder(self, scope: Scope, send: Send) -> Callable[[Message], Awaitable[None]]:
         identity: AccessIdentity = scope[SCOPE_KEY]
 
-        fresh = getattr(self.guard.proof_check, "fresh_nonce_header", None)
+        fresh = self._fresh_nonce
         nonce = fresh() if fresh is not None and identity.jkt is not None else {}
 
         async def _send(message: Message) -> None:
@@ -151,8 +152,21 @@ class HardenedMCPMiddleware:
 class ToolAccess:
     """SDK ``ServerMiddleware``: ``tools/list`` shows only usable tools; ``tools/call`` re-checked in the SDK."""
 
-    def __init__(self, policy: ResourcePolicy) -> None:
+    def __init__(self, policy: ResourcePolicy, *, cache: int = 256) -> None:
         self.policy = policy
+        self._allowed: dict[tuple[frozenset[str], str], frozenset[str]] = {}
+        self._cache = cache
+
+    def allowed_tools(self, identity: AccessIdentity) -> frozenset[str]:
+        """``policy.allowed_tools`` for the caller, remembered per (scopes, tier): the policy is immutable."""
+        key = (frozenset(identity.scopes), identity.tier)
+        allowed = self._allowed.get(key)
+        if allowed is None:
+            allowed = self.policy.allowed_tools(identity.scopes, identity.tier)
+            if len(self._allowed) >= self._cache:
+                self._allowed.clear()
+            self._allowed[key] = allowed
+        return allowed
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         if ctx.method not in ("tools/list", "tools/call"):
@@ -161,7 +175,7 @@ class ToolAccess:
             identity = identity_of(ctx)
         except InvalidToken:  # the layer did not run: refuse without saying more (fail closed)
             raise MCPError(code=INVALID_PARAMS, message="unauthorized") from None
-        allowed = self.policy.allowed_tools(identity.scopes, identity.tier)
+        allowed = self.allowed_tools(identity)
         if ctx.method == "tools/call":
             name = (ctx.params or {}).get("name")
             if name not in allowed:
