@@ -154,11 +154,18 @@ class DPoPVerifier:
         return self.nonce_header() if self.policy.nonce_required else {}
 
     def _verify(self, request: Request, proof: str, access_token: str | None, jkt: str | None) -> VerifiedDPoPProof:
+        return self.check_proof(proof, method=request.method, uri=self.request_uri(request),
+                                access_token=access_token, jkt=jkt)
+
+    def check_proof(self, proof: str, *, method: str, uri: str, access_token: str | None,
+                    jkt: str | None) -> VerifiedDPoPProof:
+        """RFC 9449 §4.3 checks, then §11.1 single use, for a proof already read from its one ``DPoP`` header and
+        a ``uri`` already built from the configured external URL; errors carry a fresh ``DPoP-Nonce``."""
         now = self.clock.now()
         nonces = self.nonces
         try:
             verified = verify_dpop_proof(
-                proof, method=request.method, uri=self.request_uri(request), policy=self.policy, now=now,
+                proof, method=method, uri=uri, policy=self.policy, now=now,
                 access_token=access_token, expected_jkt=jkt,
                 nonce_ok=(lambda n: nonces.check(n, now)) if nonces is not None else None,
             )
