@@ -163,7 +163,8 @@ class Authority:
         if "jwks" in metadata:  # sign only the canonical public JWKS (kid, alg, use; x5c: authority/x5c.py)
             metadata["jwks"] = canonical_client_jwks(metadata["jwks"], spec.token_endpoint_auth_method)
         elif spec.token_endpoint_auth_method == SELF_SIGNED:
-            raise InvalidClientMetadata(f"{SELF_SIGNED} needs jwks by value with x5c certificates (RFC 8705 §2.2)")
+            raise InvalidClientMetadata(f"{SELF_SIGNED} needs jwks by value with x5c certificates "
+                                        "(RFC 8705 section 2.2)")
         check_statement_claims({"software_id": software_id, "org_id": org.org_id, "org_name": org.name, **metadata})
         return Software(software_id, org.org_id, spec.description, metadata, created_at, self.clock.now())
 

@@ -52,12 +52,12 @@ def _certificate_der(value: Any, where: str) -> bytes:
         raise _bad(f"{where} is larger than {MAX_CERT_DER} bytes of DER")
     if not _STANDARD_B64.fullmatch(value):
         if re.fullmatch(r"[A-Za-z0-9_-]+=*", value):
-            raise _bad(f"{where} is base64url; x5c needs standard base64 with + / and = padding (RFC 7517 §4.7)")
-        raise _bad(f"{where} is not standard base64 (no whitespace or line breaks; RFC 7517 §4.7)")
+            raise _bad(f"{where} is base64url; x5c needs standard base64 with + / and = padding (RFC 7517 section 4.7)")
+        raise _bad(f"{where} is not standard base64 (no whitespace or line breaks; RFC 7517 section 4.7)")
     try:
         der = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise _bad(f"{where} is not standard base64 (check its = padding; RFC 7517 §4.7)") from None
+        raise _bad(f"{where} is not standard base64 (check its = padding; RFC 7517 section 4.7)") from None
     if base64.b64encode(der).decode() != value:
         raise _bad(f"{where} is not canonical base64")
     return der
@@ -91,7 +91,7 @@ def checked_x5c(jwk: dict[str, Any], index: int) -> list[str]:
     except (ValueError, TypeError):
         raise _bad(f"{where}[0] holds an unusable public key") from None
     if not hmac.compare_digest(cert_key, _spki(jwk_key)):
-        raise _bad(f"{where}[0] certifies another key than keys[{index}] (RFC 7517 §4.7: they must match)")
+        raise _bad(f"{where}[0] certifies another key than keys[{index}] (RFC 7517 section 4.7: they must match)")
     return list(x5c)
 
 
@@ -104,7 +104,7 @@ def canonical_client_jwks(jwks: Any, auth_method: str) -> dict[str, Any]:
         raise _bad("every key must be a JSON object")
     with_x5c = [i for i, k in enumerate(keys) if "x5c" in k]
     if auth_method != SELF_SIGNED and with_x5c:
-        raise _bad(f"keys[{with_x5c[0]}].x5c is only accepted with {SELF_SIGNED} (RFC 8705 §2.2)")
+        raise _bad(f"keys[{with_x5c[0]}].x5c is only accepted with {SELF_SIGNED} (RFC 8705 section 2.2)")
     try:
         stripped = {"keys": [{k: v for k, v in key.items() if k != "x5c"} for key in keys]}
         canonical = KeySet.from_jwks(stripped, max_keys=MAX_JWKS_KEYS).to_jwks()
