@@ -24,6 +24,7 @@ from hardened.core.mtls import check_self_signed_tls_client_auth
 from hardened.core.software_statement import TrustedAuthority
 from hardened.errors import InvalidClient, InvalidClientMetadata
 from hardened.jose import KeySet
+from hardened.server.config import StatementVerifier
 from hardened.server.mtls import MTLSConfig
 from hardened.server.statements import statement_verifier
 from pki.ca import CertificateAuthority, SubjectAltNames, self_signed_certificate
@@ -79,15 +80,19 @@ class Operator:
     def sign(self) -> str:
         return self.ok("sign", "acme-agent").strip()
 
-    def as_world(self) -> World:
-        """A hardened AS (in-process) that trusts this authority's keys and status list."""
+    def verifier(self, clock: FixedClock) -> StatementVerifier:
+        """What a hardened AS runs: this authority's keys pinned, its status list read (in-process)."""
         authority = Authority(self.folder / "data")
         trusted = TrustedAuthority(authority.issuer, KeySet.from_jwks(authority.jwks()))
-        clock = FixedClock(time.time())  # the CLI signs at the wall clock
         status = StatusListChecker(lambda uri: (authority.status_list_token(), None), authorities=[trusted],
                                    clock=clock, max_age=1)
-        return World(Keys(), clock, statement_verifier=statement_verifier([trusted], status=status),
-                     baseline=False, mtls=MTLSConfig(ANCHORS))
+        return statement_verifier([trusted], status=status)
+
+    def as_world(self) -> World:
+        """A hardened AS (in-process) that trusts this authority."""
+        clock = FixedClock(time.time())  # the CLI signs at the wall clock
+        return World(Keys(), clock, statement_verifier=self.verifier(clock), baseline=False,
+                     mtls=MTLSConfig(ANCHORS))
 
 
 @pytest.fixture
