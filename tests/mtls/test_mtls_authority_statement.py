@@ -216,3 +216,18 @@ def test_subject_flag_is_signed_and_registered(operator: Operator, flag: str, cl
 def test_subject_flags_follow_the_one_subject_rule(operator: Operator, options: list[str]) -> None:
     code, _, err = operator.add(*options)
     assert code == 1 and "at most one tls_client_auth_* subject, and only with tls_client_auth" in err, err
+
+
+@pytest.mark.requirement("HP-MTLS-28")
+@given(rest=st.lists(st.sampled_from([SELF, OTHER]), max_size=MAX_X5C_CERTS - 1))
+def test_valid_x5c_chains_are_kept_as_given(rest: list[Any]) -> None:
+    x5c = [b64(SELF), *(b64(c) for c in rest)]
+    out = canonical_client_jwks(_with_x5c(x5c), "self_signed_tls_client_auth")
+    assert out["keys"][0]["x5c"] == x5c
+
+
+@pytest.mark.requirement("HP-MTLS-28")
+@given(jwks=JSON, method=st.sampled_from(["self_signed_tls_client_auth", "private_key_jwt"]))
+def test_arbitrary_jwks_never_raises_anything_but_ours(jwks: Any, method: str) -> None:
+    with pytest.raises(InvalidClientMetadata):  # random JSON is never a valid key set
+        canonical_client_jwks(jwks, method)
