@@ -22,7 +22,7 @@ import pydantic
 
 from authority.backend import Backend, CLIError, LocalBackend, RemoteBackend
 from authority.models import ID_PATTERN, KID_PATTERN, describe_errors
-from authority.parser import apply_defaults, build_parser
+from authority.parser import SUBJECT_OPTIONS, apply_defaults, build_parser
 from authority.policy import AuthorityPolicy
 from authority.records import RegistryError
 from authority.service import Authority
@@ -110,6 +110,7 @@ def _software_body(ns: argparse.Namespace) -> dict[str, Any]:
                "hardened_tier": ns.tier, "sender_constraint": ns.sender_constraint, "logo_uri": ns.logo_uri,
                "policy_uri": ns.policy_uri, "tos_uri": ns.tos_uri, "client_uri": ns.client_uri,
                "contacts": ns.contact}
+    options.update({f"tls_client_auth_{kind}": getattr(ns, f"tls_client_auth_{kind}") for kind in SUBJECT_OPTIONS})
     body.update({k: v for k, v in options.items() if v is not None})
     if ns.jwks_file:
         body["jwks"] = _read_json(ns.jwks_file)

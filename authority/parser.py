@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-__all__ = ["apply_defaults", "build_parser"]
+__all__ = ["SUBJECT_OPTIONS", "apply_defaults", "build_parser"]
 
 EXAMPLE = """example:
   authority --data-dir ./authority-data init --issuer https://authority.example
@@ -14,6 +14,12 @@ EXAMPLE = """example:
       --redirect-uri https://agent.acme.example/cb --jwks-uri https://agent.acme.example/jwks.json --scope "trade:read"
   authority sign acme-agent --ttl 2592000
 """
+
+
+#: RFC 8705 §2.1.2 subject parameters (``tls_client_auth_<kind>``), the certificate value the AS matches
+SUBJECT_OPTIONS = {"subject_dn": "the certificate's subject DN (RFC 4514 string)",
+                   "san_dns": "a dNSName SAN of the certificate", "san_uri": "a uniformResourceIdentifier SAN",
+                   "san_ip": "an iPAddress SAN (IPv4 or IPv6 text)", "san_email": "an rfc822Name SAN"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,6 +86,10 @@ def _software(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) 
     add.add_argument("--tier", choices=["baseline", "hardened", "attested"], help="hardened_tier (default hardened)")
     add.add_argument("--sender-constraint", choices=["dpop", "mtls"], help="sender_constraint (default dpop)")
     add.add_argument("--attestation-required", action="store_true", help="attestation_required: true")
+    for kind, text in SUBJECT_OPTIONS.items():
+        add.add_argument(f"--tls-client-auth-{kind.replace('_', '-')}", metavar=kind.split("_")[-1].upper(),
+                         help=f"tls_client_auth_{kind}: {text} (RFC 8705 §2.1.2; at most one, only with "
+                              "--auth-method tls_client_auth)")
     for name in ("logo-uri", "policy-uri", "tos-uri", "client-uri"):
         add.add_argument(f"--{name}", help=name.replace("-", "_") + " (https)")
     add.add_argument("--contact", action="append", help="contact address (repeatable)")

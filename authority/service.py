@@ -27,9 +27,10 @@ from authority.records import (
 )
 from authority.signing import generate_key, load_key, write_key
 from authority.store import SQLiteRegistryStore
+from authority.x5c import SELF_SIGNED, canonical_client_jwks
 from hardened.clock import Clock, SystemClock
 from hardened.core.status_list import STATUS_NAMES, encode_status_list
-from hardened.errors import InvalidClientMetadata, JoseError
+from hardened.errors import InvalidClientMetadata
 from hardened.jose import KeySet, SigningKey, Typ
 
 __all__ = ["Authority", "NotInitialised", "check_issuer"]
@@ -159,11 +160,11 @@ class Authority:
     def _software_record(self, spec: SoftwareIn, software_id: str, created_at: float) -> Software:
         org = self.store.organisation(spec.org_id)
         metadata = spec.metadata()
-        if "jwks" in metadata:  # sign only the canonical public JWKS: known members, kid, alg, use
-            try:
-                metadata["jwks"] = KeySet.from_jwks(metadata["jwks"], max_keys=8).to_jwks()
-            except JoseError as exc:
-                raise InvalidClientMetadata(f"jwks: {exc.description}", detail=exc.code) from None
+        if "jwks" in metadata:  # sign only the canonical public JWKS (kid, alg, use; x5c: authority/x5c.py)
+            metadata["jwks"] = canonical_client_jwks(metadata["jwks"], spec.token_endpoint_auth_method)
+        elif spec.token_endpoint_auth_method == SELF_SIGNED:
+            raise InvalidClientMetadata(f"{SELF_SIGNED} needs jwks by value with x5c certificates "
+                                        "(RFC 8705 section 2.2)")
         check_statement_claims({"software_id": software_id, "org_id": org.org_id, "org_name": org.name, **metadata})
         return Software(software_id, org.org_id, spec.description, metadata, created_at, self.clock.now())
 

@@ -239,11 +239,15 @@ def test_status_list_is_re_signed_only_after_a_change_or_a_minute(authority: Aut
 def test_client_jwks_is_signed_in_canonical_public_form(authority: Authority) -> None:
     from hardened.jose import SigningKey
 
-    jwk = {**SigningKey.generate("ES256").public_jwk(), "x5c": ["junk"], "ext": True}
+    jwk = {**SigningKey.generate("ES256").public_jwk(), "x5u": "https://x.example/c", "ext": True}
     jwk.pop("kid")
     spec = software_spec(software_id="by-value", jwks={"keys": [jwk]}, jwks_uri=None)
     stored = authority.add_software(spec, actor="t").metadata["jwks"]["keys"][0]
     assert set(stored) == {"kty", "crv", "x", "y", "kid", "alg", "use"} and stored["alg"] == "ES256"
+    # x5c is kept (and checked) only for self_signed_tls_client_auth (HP-MTLS-28), refused otherwise
+    with pytest.raises(InvalidClientMetadata, match="x5c is only accepted with self_signed_tls_client_auth"):
+        authority.add_software(software_spec(software_id="x5c", jwks={"keys": [{**jwk, "x5c": ["junk"]}]},
+                                             jwks_uri=None), actor="t")
     with pytest.raises(InvalidClientMetadata):
         authority.add_software(software_spec(software_id="priv", jwks={"keys": [{**jwk, "d": "AAAA"}]},
                                              jwks_uri=None), actor="t")
