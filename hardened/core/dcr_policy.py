@@ -198,6 +198,11 @@ def _check_auth_method(body: Mapping[str, Any], facts: StatementFacts, policy: R
 
 
 def _check_keys(jwks: Mapping[str, Any] | None) -> None:
+    """HP-DCR-10: the client's keys come by value, as the authority vetted and signed them. A ``jwks_uri`` would
+    let the key set change after vetting, and would make this AS fetch from an address a client chose."""
+    if jwks is None:
+        raise InvalidClientMetadata("this authorization server needs the client's keys by value: the software "
+                                    "statement carries jwks_uri, not jwks")
     try:
         KeySet.from_jwks(jwks)
     except JoseError as err:

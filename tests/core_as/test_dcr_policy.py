@@ -66,6 +66,14 @@ def test_statement_with_bad_keys_refused() -> None:
         _hardened(jwks={"keys": [{"kty": "oct", "k": "AAAA"}]})
 
 
+@pytest.mark.requirement("HP-DCR-10")
+def test_statement_with_jwks_uri_only_is_refused_clearly() -> None:
+    """Keys come by value, as the authority vetted them; jwks_uri alone is a clear metadata error."""
+    with pytest.raises(InvalidClientMetadata) as info:
+        _hardened(jwks=None)
+    assert "by value" in info.value.description
+
+
 @pytest.mark.requirement("HP-DCR-07")
 def test_baseline_policy() -> None:
     meta = verify_registration_request({"redirect_uris": ["http://localhost:3000/cb"]}, statement=None, policy=POLICY)
