@@ -3,6 +3,11 @@
 ``SQLiteDatabase`` opens one connection per thread (sqlite3 connections must not be shared across threads),
 turns on WAL and a busy timeout, and gives ``transaction()``: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or
 ``ROLLBACK`` on any error, so that no partial write survives an exception or a crash.
+
+``synchronous`` is ``FULL`` by default: every commit is fsynced before it returns, so what was acknowledged
+survives a power loss. ``NORMAL`` (WAL still atomic and consistent, and nothing lost when a process crashes; only
+the last commits may roll back after a power loss or OS crash) is for short-lived data whose loss is harmless,
+such as the replay cache (see ``sqlite_replay``).
 """
 
 from __future__ import annotations
@@ -15,12 +20,18 @@ from pathlib import Path
 
 __all__ = ["SQLiteDatabase"]
 
+_SYNCHRONOUS = frozenset({"FULL", "NORMAL"})
+
 
 class SQLiteDatabase:
     """A SQLite file with a schema applied once, and per-thread connections."""
 
-    def __init__(self, path: str | Path, schema: str = "", *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: str | Path, schema: str = "", *, busy_timeout_ms: int = 10_000,
+                 synchronous: str = "FULL") -> None:
+        if synchronous not in _SYNCHRONOUS:
+            raise ValueError("synchronous must be FULL or NORMAL")
         self.path = Path(path)
+        self.synchronous = synchronous
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
@@ -36,7 +47,7 @@ class SQLiteDatabase:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")  # one of _SYNCHRONOUS
             conn.execute("PRAGMA foreign_keys = ON")
             self._local.conn = conn
         return conn
