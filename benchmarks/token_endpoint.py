@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import secrets
 import socket
@@ -71,6 +72,24 @@ def setup(folder: Path, agent: SigningKey) -> SQLiteASStore:
                           jwks={"keys": [agent.public_jwk()]})
     store.add_client(ClientRecord("agent", meta, "0" * 64, time.time()), statement_jti=None, statement_exp=0)
     return store
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of the server process and every worker it started, from /proc (Linux)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    tree, total = {pid}, 0
+    for child, (parent, _) in sorted(stats.items()):
+        if parent in tree:
+            tree.add(child)
+    total = sum(stats[p][1] for p in tree if p in stats)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def prepare(store: SQLiteASStore, base: str, agent: SigningKey, dpop: SigningKey, n: int) -> list[tuple[dict, dict]]:
@@ -184,11 +203,15 @@ def run(folder: Path, workers: int, n: int, concurrency: int, repeat: int, clien
         redeem(port, prepare(store, base, agent, dpop, 40), concurrency, client)  # warm-up every worker
         rates = []
         for _ in range(repeat):
-            elapsed, cpu = redeem(port, prepare(store, base, agent, dpop, n), concurrency, client)
+            batch = prepare(store, base, agent, dpop, n)
+            before = server_cpu(server.pid)
+            elapsed, cpu = redeem(port, batch, concurrency, client)
+            busy = server_cpu(server.pid) - before
             rates.append(n / elapsed)
             print(f"workers={workers} client={client} codes={n} concurrency={concurrency} seconds={elapsed:.2f} "
                   f"codes_per_s={n / elapsed:.1f} client_cpu_ms_per_request={1000 * cpu / n:.2f} "
-                  f"client_cores={cpu / elapsed:.2f}")
+                  f"client_cores={cpu / elapsed:.2f} server_cpu_ms_per_request={1000 * busy / n:.2f} "
+                  f"server_cores={busy / elapsed:.2f}")
     finally:
         server.terminate()
         server.wait(timeout=20)
