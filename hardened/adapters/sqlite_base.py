@@ -7,11 +7,13 @@ turns on WAL and a busy timeout, and gives ``transaction()``: ``BEGIN IMMEDIATE`
 ``synchronous`` is ``FULL`` by default: every commit is fsynced before it returns, so what was acknowledged
 survives a power loss. ``NORMAL`` (WAL still atomic and consistent, and nothing lost when a process crashes; only
 the last commits may roll back after a power loss or OS crash) is for short-lived data whose loss is harmless,
-such as the replay cache (see ``sqlite_replay``).
+such as the replay cache (see ``sqlite_replay``), or with :meth:`SQLiteDatabase.sync_wal` called after each
+commit and before it is acknowledged (a group commit: see ``sqlite_as``).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -64,6 +66,25 @@ class SQLiteDatabase:
             raise
         else:
             conn.execute("COMMIT")
+
+    def sync_wal(self) -> None:
+        """Make every commit made so far durable: ``fdatasync`` the write-ahead log (frames are appended in commit
+        order, so this covers this thread's last commit and every earlier one, from any process).
+
+        With ``synchronous = NORMAL`` this, called after ``COMMIT`` and before the write is acknowledged, gives the
+        durability of ``FULL`` without holding the write lock during the flush: concurrent callers share one
+        flush (group commit). While this thread's connection is open the WAL file cannot be removed; if it is
+        gone, it was checkpointed into the database file, which SQLite syncs first.
+        """
+        self.connection()  # keeps the WAL file in place
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
