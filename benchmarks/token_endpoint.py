@@ -74,8 +74,8 @@ def setup(folder: Path, agent: SigningKey) -> SQLiteASStore:
     return store
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of the server process and every worker it started, from /proc (Linux)."""
+def server_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of the server process and of every worker it started, from /proc (Linux)."""
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -84,12 +84,11 @@ def server_cpu(pid: int) -> float:
             except OSError:
                 continue
             stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    tree, total = {pid}, 0
+    tree = {pid}
     for child, (parent, _) in sorted(stats.items()):
         if parent in tree:
             tree.add(child)
-    total = sum(stats[p][1] for p in tree if p in stats)
-    return total / os.sysconf("SC_CLK_TCK")
+    return {p: stats[p][1] / os.sysconf("SC_CLK_TCK") for p in tree if p in stats}
 
 
 def prepare(store: SQLiteASStore, base: str, agent: SigningKey, dpop: SigningKey, n: int) -> list[tuple[dict, dict]]:
@@ -206,12 +205,15 @@ def run(folder: Path, workers: int, n: int, concurrency: int, repeat: int, clien
             batch = prepare(store, base, agent, dpop, n)
             before = server_cpu(server.pid)
             elapsed, cpu = redeem(port, batch, concurrency, client)
-            busy = server_cpu(server.pid) - before
+            after = server_cpu(server.pid)
+            split = sorted((after[p] - before.get(p, 0.0) for p in after), reverse=True)
+            busy = sum(split)
+            shares = "/".join(f"{b / busy:.2f}" for b in split[:2])
             rates.append(n / elapsed)
             print(f"workers={workers} client={client} codes={n} concurrency={concurrency} seconds={elapsed:.2f} "
                   f"codes_per_s={n / elapsed:.1f} client_cpu_ms_per_request={1000 * cpu / n:.2f} "
                   f"client_cores={cpu / elapsed:.2f} server_cpu_ms_per_request={1000 * busy / n:.2f} "
-                  f"server_cores={busy / elapsed:.2f}")
+                  f"server_cores={busy / elapsed:.2f} busiest_processes={shares}")
     finally:
         server.terminate()
         server.wait(timeout=20)
