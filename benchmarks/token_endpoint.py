@@ -5,7 +5,7 @@ uvicorn workers. Codes are written to the store beforehand and every request (as
 built before the clock starts, so the figure is the server's: HTTP, both signature checks, both replay-cache
 writes, the atomic code spend and the token writes.
 
-    python benchmarks/token_endpoint.py [--codes 400] [--concurrency 8] [--repeat 3]
+    python benchmarks/token_endpoint.py [--codes 800] [--concurrency 16] [--repeat 3] [--client raw|httpx]
 
 Each figure is the median of ``--repeat`` batches against one running server (the machine may be shared).
 """
@@ -222,8 +222,9 @@ def run(folder: Path, workers: int, n: int, concurrency: int, repeat: int, clien
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--codes", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--codes", type=int, default=800)
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="keep-alive connections (SO_REUSEPORT spreads connections, not requests, over workers)")
     parser.add_argument("--repeat", type=int, default=3, help="batches per worker count; the median is reported")
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw",
                         help="load generator: pre-encoded HTTP/1.1 over asyncio streams (default) or httpx")
