@@ -1,6 +1,13 @@
 """SQLite ``ASStore`` (DESIGN §5): one WAL file shared by every uvicorn worker; each method one transaction.
 
 Single use holds across workers because spending is a conditional ``UPDATE``/``DELETE`` inside ``BEGIN IMMEDIATE``.
+
+Durability is that of ``synchronous = FULL`` (nothing is acknowledged before it is on disk) with a group commit:
+each write transaction commits under the write lock without a flush (``NORMAL``), then, after the lock is released
+and before the method returns, the WAL is flushed (``SQLiteDatabase.sync_wal``). One flush covers every commit
+before it, so concurrent writers in all workers share flushes instead of queueing one fsync each behind the lock.
+A reader may see a commit a moment before its flush, but nothing it can learn that way (a spent code, a token
+hash) was handed to anyone yet: the writer answers only after its flush, and the reader's own writes flush it too.
 """
 
 from __future__ import annotations
@@ -76,14 +83,15 @@ class SQLiteASStore:
     """The authorization server's records in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        self.db = SQLiteDatabase(path, SCHEMA)
+        self.db = SQLiteDatabase(path, SCHEMA, synchronous="NORMAL")  # + sync_wal after each write: see above
         self._lock = WriteLock(str(path) + ".lock")
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
-        """A write transaction, entered in turn (see ``write_lock``)."""
+        """A write transaction, entered in turn (see ``write_lock``), durable when this returns (group commit)."""
         with self._lock.held(), self.db.transaction() as conn:
             yield conn
+        self.db.sync_wal()  # outside the lock; reached only after COMMIT
 
     # clients
     @staticmethod

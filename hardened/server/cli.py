@@ -54,7 +54,9 @@ def app_from_env() -> FastAPI:
 
     deployment = load_deployment(os.environ[CONFIG_ENV], issuer=os.environ.get(ISSUER_ENV) or None)
     replay_path = deployment.data_dir / "as-replay.db"
-    replay = LockedReplayCache(SQLiteReplayCache(replay_path), WriteLock(str(replay_path) + ".lock"))
+    # Replay entries live <= a minute and guard nothing durable: no fsync per insert (see sqlite_replay).
+    cache = SQLiteReplayCache(replay_path, synchronous="NORMAL")
+    replay = LockedReplayCache(cache, WriteLock(str(replay_path) + ".lock"))
     stores = ServerStores(SQLiteASStore(deployment.data_dir / "as.db"), replay)
     return create_app(deployment.with_attestation(replay), stores, SystemClock())
 
