@@ -114,7 +114,10 @@ class HardenedMCPMiddleware:
             return _jsonrpc_error(400, -32700, "Parse error"), receive
         for name in names:
             requirement = self.policy.tools.get(name)
-            if requirement is not None and not requirement.allows(identity.scopes, identity.tier):
+            if requirement is None:  # a tool the policy does not name is covered by no token (fail closed)
+                err = InsufficientScope("this tool is not offered to any caller")
+                return challenge_response(self.policy, err, scheme=identity.scheme), receive
+            if not requirement.allows(identity.scopes, identity.tier):
                 err = InsufficientScope(f"the tool {name} needs more authorization")
                 return challenge_response(self.policy, err, scheme=identity.scheme,
                                           scope=" ".join(sorted(requirement.scopes))), receive

@@ -1,0 +1,50 @@
+"""Adversarial review of the layer: what must stay closed when the app behind it does not check again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from hardened.mcp.auth import HardenedMCPMiddleware
+from tests.mcp.conftest import HOST, Signer, make_guard, make_policy
+
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+class BareApp:
+    """Any ASGI app behind the layer, without the SDK's ``ToolAccess``: records what reaches it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        message = await receive()
+        self.bodies.append(message.get("body", b""))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ran"})
+
+
+def post(app, body: bytes, token: str = "tok") -> httpx.Response:
+    async def main() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://" + HOST) as client:
+            return await client.post("/mcp", content=body, headers={**ACCEPT, "Authorization": f"Bearer {token}"})
+    return asyncio.run(main())
+
+
+@pytest.mark.requirement("HP-MCP-08")
+@pytest.mark.parametrize("name", ["admin-tool", "List-Trades", "list-trades ", ""])
+def test_a_tool_the_policy_does_not_name_is_refused_at_the_layer(signer: Signer, clock, name) -> None:
+    signer.issue("tok", scope="trades:read trades:write", tier="baseline")
+    policy = make_policy()
+    inner = BareApp()
+    app = HardenedMCPMiddleware(inner, guard=make_guard(signer, clock, policy))
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name}}).encode()
+    r = post(app, body)
+    assert r.status_code == 403 and 'error="insufficient_scope"' in r.headers["www-authenticate"]
+    assert inner.bodies == []
+    ok = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list-trades"}}).encode()
+    assert post(app, ok).status_code == 200 and inner.bodies == [ok]
