@@ -128,8 +128,9 @@ class HardenedMCPMiddleware:
         ids = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == SESSION_HEADER]
         if not ids:
             return True
-        owner = self._sessions.get(ids[0])
-        return len(ids) == 1 and (owner is None or owner == identity.principal)
+        # A session the layer did not see opened (or whose binding it evicted) has no known owner: refused
+        # (404 makes the client start a new session), never handed to whoever presents its id.
+        return len(ids) == 1 and self._sessions.get(ids[0]) == identity.principal
 
     def _session_recorder(self, scope: Scope, send: Send) -> Callable[[Message], Awaitable[None]]:
         identity: AccessIdentity = scope[SCOPE_KEY]

@@ -48,3 +48,31 @@ def test_a_tool_the_policy_does_not_name_is_refused_at_the_layer(signer: Signer,
     assert inner.bodies == []
     ok = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list-trades"}}).encode()
     assert post(app, ok).status_code == 200 and inner.bodies == [ok]
+
+
+@pytest.mark.requirement("HP-MCP-11")
+def test_a_session_whose_binding_the_layer_no_longer_holds_is_not_taken_over(signer: Signer, clock) -> None:
+    """Mallory opens sessions until Alice's binding is evicted; Alice's session id must not then work for her."""
+    from hardened.mcp.server import build_app
+    from tests.mcp.conftest import RecordingUpstream, mcp_client
+
+    signer.issue("alice-tok", sub="alice")
+    signer.issue("mallory-tok", sub="mallory")
+    policy = make_policy()
+    app = build_app(policy, make_guard(signer, clock, policy), RecordingUpstream(), json_response=True)
+    app._max_sessions = 1
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    base = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+
+    async def main():
+        async with mcp_client(app) as c:
+            alice = {**base, "Authorization": "Bearer alice-tok"}
+            r = await c.post("/mcp", json=init, headers=alice)
+            alice_session = r.headers["mcp-session-id"]
+            mallory = {**base, "Authorization": "Bearer mallory-tok"}
+            await c.post("/mcp", json=init, headers=mallory)  # evicts Alice's binding
+            hijack = {**mallory, "mcp-session-id": alice_session}
+            return await c.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=hijack)
+
+    assert asyncio.run(main()).status_code == 404
