@@ -76,3 +76,16 @@ def test_a_session_whose_binding_the_layer_no_longer_holds_is_not_taken_over(sig
             return await c.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=hijack)
 
     assert asyncio.run(main()).status_code == 404
+
+
+@pytest.mark.requirement("HP-MCP-04")
+def test_a_guard_is_never_wired_to_an_introspector_checking_another_audience(signer: Signer, clock) -> None:
+    """A shared introspector (and its cache) would accept here the tokens of another MCP server."""
+    from hardened.errors import ConfigurationError
+    from hardened.mcp.guard import ResourceGuard
+    from tests.mcp.conftest import make_introspector
+
+    other = make_policy(resource="http://127.0.0.1:9001/other-mcp")
+    with pytest.raises(ConfigurationError, match="another resource"):
+        ResourceGuard(other, make_introspector(signer, clock), clock=clock)
+    ResourceGuard(make_policy(), make_introspector(signer, clock), clock=clock)  # its own audience: fine
