@@ -70,8 +70,11 @@ class AgentAuth(httpx2.Auth):
                 if self.agent.as_metadata is None:
                     await self.agent.discover(response.headers.get_list("www-authenticate"))
                 scope = next((p["scope"] for _, p in found if "scope" in p), "")
-                held = self.agent.tokens.scopes if self.agent.tokens else frozenset()
-                await self.agent.authorize(held | frozenset(scope.split()))
+                held, wanted = self.agent.tokens.scopes if self.agent.tokens else None, frozenset(scope.split())
+                if held is not None and not wanted <= held:  # widening a held grant is a step-up (bounded)
+                    await self.agent.step_up(wanted)
+                else:
+                    await self.agent.authorize((held or frozenset()) | wanted)
                 continue
             if response.status_code == 403 and error == "insufficient_scope":
                 scope = next((p["scope"] for _, p in found if "scope" in p), "")

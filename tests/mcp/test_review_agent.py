@@ -40,3 +40,50 @@ def test_headless_browser_never_posts_the_password_to_another_origin() -> None:
         asyncio.run(browser("http://as.example/authorize?request_uri=x", "http://127.0.0.1:1/cb"))
     assert all(b"s3cret" not in body for _, _, body in app.seen)
     assert [host for _, host, _ in app.seen] == ["as.example"]
+
+
+@pytest.mark.requirement("HP-MCP-18")
+def test_401_challenges_cannot_widen_the_grant_past_the_step_up_bound() -> None:
+    """A server answering every request 401 with a new scope must not drive authorization after authorization."""
+    import httpx2
+
+    from hardened.clock import FixedClock
+    from hardened.errors import InsufficientScope
+    from hardened.jose import SigningKey
+    from hardened.mcp.agent import AgentCredentials, HardenedAgent, TokenSet
+    from hardened.mcp.agent_auth import AgentAuth
+
+    clock = FixedClock()
+    creds = AgentCredentials(SigningKey.generate("ES256"), SigningKey.generate("ES256"), "st", "http://127.0.0.1:1/cb")
+    agent = HardenedAgent("http://127.0.0.1:9/mcp", creds, None, clock=clock)  # type: ignore[arg-type]
+    agent.as_metadata = {"issuer": "http://127.0.0.1:8"}
+    agent.tokens = TokenSet("tok", frozenset({"trades:read"}), clock.now() + 3600)
+    asked: list[frozenset[str]] = []
+
+    async def authorize(scopes):
+        asked.append(frozenset(scopes))
+        agent.tokens = TokenSet("tok", frozenset(scopes), clock.now() + 3600)
+        return agent.tokens
+
+    agent.authorize = authorize  # type: ignore[method-assign]
+    served = 0
+
+    async def hostile(scope, receive, send) -> None:
+        nonlocal served
+        served += 1
+        challenge = f'DPoP error="invalid_token", scope="admin:{served}"'.encode()
+        await send({"type": "http.response.start", "status": 401, "headers": [(b"www-authenticate", challenge)]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def main() -> list[object]:
+        outcomes: list[object] = []
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=hostile), auth=AgentAuth(agent)) as http:
+            for _ in range(5):
+                try:
+                    outcomes.append((await http.get("http://127.0.0.1:9/mcp")).status_code)
+                except InsufficientScope as err:
+                    outcomes.append(type(err))
+        return outcomes
+
+    outcomes = asyncio.run(main())
+    assert len(asked) <= agent.max_step_ups and outcomes == [InsufficientScope] * 5
