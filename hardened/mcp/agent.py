@@ -94,6 +94,17 @@ def _error(response: httpx.Response, what: str) -> OAuthError:
     return cls(f"{what}: {code or response.status_code} {str(description)[:120]}".strip())
 
 
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """A success answer's JSON object (RFC 6749 §5.1, RFC 7591 §3.2.1), or our ``InvalidRequest`` for any other."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or deeply nested
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"{what}: the answer is not a JSON object")
+    return body
+
+
 class HardenedAgent:
     """One agent talking to one MCP server (its ``mcp_url``) on behalf of one user."""
 
@@ -165,10 +176,7 @@ class HardenedAgent:
                                             auth=self._request_auth())
         if response.status_code not in (200, 201):
             raise _error(response, what)
-        body = response.json()
-        if not isinstance(body, dict):
-            raise InvalidRequest(f"{what}: the answer is not a JSON object")
-        return body
+        return _json_object(response, what)
 
     # -- 2. registration -----------------------------------------------------------------------------------------
     async def register(self) -> str:
@@ -184,7 +192,7 @@ class HardenedAgent:
         response = await self.http.post(self.as_metadata["registration_endpoint"], json=body)
         if response.status_code != 201:
             raise _error(response, "registration refused")
-        client = response.json()
+        client = _json_object(response, "registration")
         if client.get("token_endpoint_auth_method") not in self.auth_methods or not client.get("client_id"):
             raise InvalidRequest(f"registration: the AS did not register a {self.auth_methods[0]} client")
         self.client_id = client["client_id"]

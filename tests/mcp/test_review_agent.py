@@ -87,3 +87,33 @@ def test_401_challenges_cannot_widen_the_grant_past_the_step_up_bound() -> None:
 
     outcomes = asyncio.run(main())
     assert len(asked) <= agent.max_step_ups and outcomes == [InsufficientScope] * 5
+
+
+@pytest.mark.requirement("HP-MCP-21")
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe", b"[" * 50_000 + b"]" * 50_000])
+def test_odd_success_answers_from_the_as_end_in_our_error(body: bytes) -> None:
+    from hardened.clock import FixedClock
+    from hardened.jose import SigningKey
+    from hardened.mcp.agent import AgentCredentials, HardenedAgent
+
+    async def odd_as(scope, receive, send) -> None:
+        status = 201 if scope["path"] == "/register" else 200
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    creds = AgentCredentials(SigningKey.generate("ES256"), SigningKey.generate("ES256"), "st", "http://127.0.0.1:1/cb")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=odd_as))
+    issuer = "http://as.example"
+    agent = HardenedAgent("http://mcp.example/mcp", creds, None, http=http, clock=FixedClock())  # type: ignore[arg-type]
+    agent.as_metadata = {"issuer": issuer, "registration_endpoint": issuer + "/register",
+                         "token_endpoint": issuer + "/token"}
+
+    async def main() -> None:
+        with pytest.raises(InvalidRequest, match="not a JSON object"):
+            await agent.register()
+        agent.client_id = "c"
+        with pytest.raises(InvalidRequest, match="not a JSON object"):
+            await agent._post("token_endpoint", {"grant_type": "refresh_token"}, "refresh")
+
+    asyncio.run(main())
