@@ -117,3 +117,36 @@ def test_odd_success_answers_from_the_as_end_in_our_error(body: bytes) -> None:
             await agent._post("token_endpoint", {"grant_type": "refresh_token"}, "refresh")
 
     asyncio.run(main())
+
+
+@pytest.mark.requirement("HP-MCP-18")
+def test_agent_auth_sends_the_token_and_proofs_to_the_mcp_origin_only() -> None:
+    import httpx2
+
+    from hardened.clock import FixedClock
+    from hardened.jose import SigningKey
+    from hardened.mcp.agent import AgentCredentials, HardenedAgent, TokenSet
+    from hardened.mcp.agent_auth import AgentAuth
+
+    clock = FixedClock()
+    creds = AgentCredentials(SigningKey.generate("ES256"), SigningKey.generate("ES256"), "st", "http://127.0.0.1:1/cb")
+    agent = HardenedAgent("http://127.0.0.1:9/mcp", creds, None, clock=clock)  # type: ignore[arg-type]
+    agent.tokens = TokenSet("secret-token", frozenset({"trades:read"}), clock.now() + 3600)
+    seen: list[tuple[str, dict[bytes, bytes]]] = []
+
+    async def anywhere(scope, receive, send) -> None:
+        headers = dict(scope["headers"])
+        seen.append((headers.get(b"host", b"").decode(), headers))
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"www-authenticate", b'DPoP error="invalid_token", scope="admin"')]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def main() -> None:
+        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=anywhere), auth=AgentAuth(agent)) as http:
+            assert (await http.get("http://127.0.0.2:9/mcp")).status_code == 401
+            assert (await http.get("http://127.0.0.1:10/mcp")).status_code == 401
+
+    asyncio.run(main())
+    assert [host for host, _ in seen] == ["127.0.0.2:9", "127.0.0.1:10"]
+    assert all(b"authorization" not in h and b"dpop" not in h for _, h in seen)
+    assert agent.step_ups == 0
