@@ -89,3 +89,15 @@ def test_a_guard_is_never_wired_to_an_introspector_checking_another_audience(sig
     with pytest.raises(ConfigurationError, match="another resource"):
         ResourceGuard(other, make_introspector(signer, clock), clock=clock)
     ResourceGuard(make_policy(), make_introspector(signer, clock), clock=clock)  # its own audience: fine
+
+
+@pytest.mark.requirement("HP-MCP-14")
+def test_the_upstream_api_never_defaults_to_accepting_any_client() -> None:
+    """An empty allow-list accepted an at+jwt issued straight to the agent: the MCP server was bypassed."""
+    from hardened.errors import ConfigurationError
+    from hardened.mcp.upstream_token import UpstreamTokenPolicy
+
+    with pytest.raises(ConfigurationError, match="clients"):
+        UpstreamTokenPolicy(issuer="http://127.0.0.1:9000", audience="http://127.0.0.1:9002")
+    assert UpstreamTokenPolicy(issuer="http://127.0.0.1:9000", audience="http://127.0.0.1:9002",
+                               clients=frozenset({"mcp-server"})).clients == {"mcp-server"}
