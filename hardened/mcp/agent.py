@@ -31,8 +31,9 @@ import httpx
 
 from hardened.client.assertion import assertion_params
 from hardened.client.dpop import DPoPAuth, challenges
+from hardened.client.origin import credential_origin
 from hardened.clock import Clock, SystemClock
-from hardened.errors import InsufficientScope, InvalidGrant, InvalidRequest, OAuthError, error_class
+from hardened.errors import ConfigurationError, InsufficientScope, InvalidGrant, InvalidRequest, OAuthError, error_class
 from hardened.jose import SigningKey
 from hardened.mcp.agent_attestation import AgentAttestation
 from hardened.mcp.discovery import fetch_as_metadata, fetch_resource_metadata
@@ -141,6 +142,10 @@ class HardenedAgent:
                     if "resource_metadata" in p), None)
         prm = await fetch_resource_metadata(self.http, self.mcp_url, url)
         issuer = prm["authorization_servers"][0]
+        try:  # RFC 8414 §2: an https issuer (http only on loopback), before anything is sent to it
+            credential_origin(issuer, "the authorization server")
+        except ConfigurationError:
+            raise InvalidRequest("protected resource metadata names an authorization server without TLS") from None
         self.on_step("discovery", f"protected resource metadata names {issuer}")
         meta = await fetch_as_metadata(self.http, issuer)
         for name in ("pushed_authorization_request_endpoint", "token_endpoint", "authorization_endpoint",

@@ -150,3 +150,28 @@ def test_agent_auth_sends_the_token_and_proofs_to_the_mcp_origin_only() -> None:
     assert [host for host, _ in seen] == ["127.0.0.2:9", "127.0.0.1:10"]
     assert all(b"authorization" not in h and b"dpop" not in h for _, h in seen)
     assert agent.step_ups == 0
+
+
+@pytest.mark.requirement("HP-MCP-16")
+@pytest.mark.parametrize("issuer", ["http://as.example", "ftp://127.0.0.1:8", "as.example"])
+def test_agent_never_talks_to_an_authorization_server_without_tls(issuer: str) -> None:
+    import json
+
+    from hardened.clock import FixedClock
+    from hardened.jose import SigningKey
+    from hardened.mcp.agent import AgentCredentials, HardenedAgent
+
+    hosts: list[str] = []
+
+    async def servers(scope, receive, send) -> None:
+        hosts.append(dict(scope["headers"]).get(b"host", b"").decode())
+        doc = {"resource": "http://127.0.0.1:9/mcp", "authorization_servers": [issuer]}
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps(doc).encode()})
+
+    creds = AgentCredentials(SigningKey.generate("ES256"), SigningKey.generate("ES256"), "st", "http://127.0.0.1:1/cb")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=servers))
+    agent = HardenedAgent("http://127.0.0.1:9/mcp", creds, None, http=http, clock=FixedClock())  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="without TLS"):
+        asyncio.run(agent.discover())
+    assert hosts == ["127.0.0.1:9"]
