@@ -31,8 +31,9 @@ import httpx
 
 from hardened.client.assertion import assertion_params
 from hardened.client.dpop import DPoPAuth, challenges
+from hardened.client.origin import credential_origin
 from hardened.clock import Clock, SystemClock
-from hardened.errors import InsufficientScope, InvalidGrant, InvalidRequest, OAuthError, error_class
+from hardened.errors import ConfigurationError, InsufficientScope, InvalidGrant, InvalidRequest, OAuthError, error_class
 from hardened.jose import SigningKey
 from hardened.mcp.agent_attestation import AgentAttestation
 from hardened.mcp.discovery import fetch_as_metadata, fetch_resource_metadata
@@ -94,6 +95,17 @@ def _error(response: httpx.Response, what: str) -> OAuthError:
     return cls(f"{what}: {code or response.status_code} {str(description)[:120]}".strip())
 
 
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """A success answer's JSON object (RFC 6749 §5.1, RFC 7591 §3.2.1), or our ``InvalidRequest`` for any other."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or deeply nested
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"{what}: the answer is not a JSON object")
+    return body
+
+
 class HardenedAgent:
     """One agent talking to one MCP server (its ``mcp_url``) on behalf of one user."""
 
@@ -130,6 +142,10 @@ class HardenedAgent:
                     if "resource_metadata" in p), None)
         prm = await fetch_resource_metadata(self.http, self.mcp_url, url)
         issuer = prm["authorization_servers"][0]
+        try:  # RFC 8414 §2: an https issuer (http only on loopback), before anything is sent to it
+            credential_origin(issuer, "the authorization server")
+        except ConfigurationError:
+            raise InvalidRequest("protected resource metadata names an authorization server without TLS") from None
         self.on_step("discovery", f"protected resource metadata names {issuer}")
         meta = await fetch_as_metadata(self.http, issuer)
         for name in ("pushed_authorization_request_endpoint", "token_endpoint", "authorization_endpoint",
@@ -165,10 +181,7 @@ class HardenedAgent:
                                             auth=self._request_auth())
         if response.status_code not in (200, 201):
             raise _error(response, what)
-        body = response.json()
-        if not isinstance(body, dict):
-            raise InvalidRequest(f"{what}: the answer is not a JSON object")
-        return body
+        return _json_object(response, what)
 
     # -- 2. registration -----------------------------------------------------------------------------------------
     async def register(self) -> str:
@@ -184,7 +197,7 @@ class HardenedAgent:
         response = await self.http.post(self.as_metadata["registration_endpoint"], json=body)
         if response.status_code != 201:
             raise _error(response, "registration refused")
-        client = response.json()
+        client = _json_object(response, "registration")
         if client.get("token_endpoint_auth_method") not in self.auth_methods or not client.get("client_id"):
             raise InvalidRequest(f"registration: the AS did not register a {self.auth_methods[0]} client")
         self.client_id = client["client_id"]

@@ -21,6 +21,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from hardened.client.dpop import challenges
+from hardened.client.origin import credential_origin, origin_of
 from hardened.core.dpop import build_dpop_proof
 from hardened.mcp.agent import HardenedAgent
 
@@ -36,6 +37,8 @@ class AgentAuth(httpx2.Auth):
     def __init__(self, agent: HardenedAgent, *, max_rounds: int = 4) -> None:
         self.agent, self.max_rounds = agent, max_rounds
         self._nonce: str | None = None
+        #: the token and its proofs go to the MCP server's origin only (https, or http on loopback)
+        self._origin = credential_origin(agent.mcp_url, "the MCP access token")
 
     def _sign(self, request: httpx2.Request) -> None:
         tokens = self.agent.tokens
@@ -55,6 +58,9 @@ class AgentAuth(httpx2.Auth):
         return False
 
     async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        if origin_of(request.url) != self._origin:
+            yield request  # not the MCP server: sent without the token, and nothing in its answer is acted on
+            return
         nonce_retried = False
         for _ in range(self.max_rounds):
             await self.agent.ensure_token()
@@ -70,8 +76,11 @@ class AgentAuth(httpx2.Auth):
                 if self.agent.as_metadata is None:
                     await self.agent.discover(response.headers.get_list("www-authenticate"))
                 scope = next((p["scope"] for _, p in found if "scope" in p), "")
-                held = self.agent.tokens.scopes if self.agent.tokens else frozenset()
-                await self.agent.authorize(held | frozenset(scope.split()))
+                held, wanted = self.agent.tokens.scopes if self.agent.tokens else None, frozenset(scope.split())
+                if held is not None and not wanted <= held:  # widening a held grant is a step-up (bounded)
+                    await self.agent.step_up(wanted)
+                else:
+                    await self.agent.authorize((held or frozenset()) | wanted)
                 continue
             if response.status_code == 403 and error == "insufficient_scope":
                 scope = next((p["scope"] for _, p in found if "scope" in p), "")

@@ -114,7 +114,10 @@ class HardenedMCPMiddleware:
             return _jsonrpc_error(400, -32700, "Parse error"), receive
         for name in names:
             requirement = self.policy.tools.get(name)
-            if requirement is not None and not requirement.allows(identity.scopes, identity.tier):
+            if requirement is None:  # a tool the policy does not name is covered by no token (fail closed)
+                err = InsufficientScope("this tool is not offered to any caller")
+                return challenge_response(self.policy, err, scheme=identity.scheme), receive
+            if not requirement.allows(identity.scopes, identity.tier):
                 err = InsufficientScope(f"the tool {name} needs more authorization")
                 return challenge_response(self.policy, err, scheme=identity.scheme,
                                           scope=" ".join(sorted(requirement.scopes))), receive
@@ -125,8 +128,9 @@ class HardenedMCPMiddleware:
         ids = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == SESSION_HEADER]
         if not ids:
             return True
-        owner = self._sessions.get(ids[0])
-        return len(ids) == 1 and (owner is None or owner == identity.principal)
+        # A session the layer did not see opened (or whose binding it evicted) has no known owner: refused
+        # (404 makes the client start a new session), never handed to whoever presents its id.
+        return len(ids) == 1 and self._sessions.get(ids[0]) == identity.principal
 
     def _session_recorder(self, scope: Scope, send: Send) -> Callable[[Message], Awaitable[None]]:
         identity: AccessIdentity = scope[SCOPE_KEY]

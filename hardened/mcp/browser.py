@@ -64,10 +64,11 @@ class HeadlessBrowser:
                         raise InvalidRequest("the authorization server redirected elsewhere")
                     response = await http.get(location)
                     continue
-                response = await self._submit(http, response)
+                response = await self._submit(http, response, origin)
         raise InvalidRequest("the authorization did not finish")
 
-    async def _submit(self, http: httpx.AsyncClient, page: httpx.Response) -> httpx.Response:
+    async def _submit(self, http: httpx.AsyncClient, page: httpx.Response,
+                      origin: tuple[str, str]) -> httpx.Response:
         forms = parse_forms(page.text) if len(page.content) <= MAX_PAGE else []
         if page.status_code >= 400 and not forms:
             raise InvalidRequest(f"the authorization server showed an error page ({page.status_code})")
@@ -85,4 +86,7 @@ class HeadlessBrowser:
             fields["decision"] = "approve" if self.approve else "deny"
         else:
             raise InvalidRequest("the authorization server page is not a login or consent form")
-        return await http.post(urljoin(str(page.url), str(form["action"])), data=fields)
+        action = urljoin(str(page.url), str(form["action"]))
+        if urlsplit(action)[:2] != origin:  # the password goes to the authorization server's origin only
+            raise InvalidRequest("the authorization server's form posts to another origin")
+        return await http.post(action, data=fields)

@@ -120,6 +120,10 @@ class ResourceGuard:
                  certificates: ClientCertificateSource | None = None, clock: Clock | None = None) -> None:
         if policy.mtls != (certificates is not None):
             raise ConfigurationError("policy.mtls and a ClientCertificateSource go together")
+        # RFC 8707 §2 / MCP 2025-11-25 §Token Audience Binding: the resolver must check the audience of THIS server.
+        resolved_for = getattr(getattr(resolver, "policy", None), "resource", None)
+        if resolved_for is not None and resolved_for != policy.audience:
+            raise ConfigurationError("the token resolver checks the audience of another resource")
         self.policy, self.resolver, self.proof_check, self.certificates = policy, resolver, proof_check, certificates
         self.clock = clock or SystemClock()
 

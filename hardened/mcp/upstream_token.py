@@ -3,8 +3,8 @@
 ``verify_upstream_token`` is pure: ``typ: at+jwt`` (RFC 9068 §2.1, §4 step 1), a signature by the AS's keys with
 PS256/ES256/EdDSA only (HP-DEC-01), ``iss`` exactly the AS, ``aud`` naming this API, ``exp``/``iat`` under the
 FAPI clock rules, the RFC 9068 §2.2 required claims (``sub``, ``client_id``, ``jti``), a ``cnf.jkt`` binding
-(the caller must prove the key, RFC 9449 §7), and, where configured, only the allow-listed clients (the MCP
-servers) as the requesting party. Every failure is ``InvalidToken``.
+(the caller must prove the key, RFC 9449 §7), and only the allow-listed clients (the MCP servers, a required
+setting) as the requesting party. Every failure is ``InvalidToken``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardened.errors import InvalidToken, JoseError
+from hardened.errors import ConfigurationError, InvalidToken, JoseError
 from hardened.jose import ClaimsPolicy, JWSPolicy, JWTPolicy, KeySet, Typ, verify_jwt
 
 __all__ = ["UpstreamTokenPolicy", "VerifiedUpstreamToken", "verify_upstream_token"]
@@ -23,9 +23,15 @@ __all__ = ["UpstreamTokenPolicy", "VerifiedUpstreamToken", "verify_upstream_toke
 class UpstreamTokenPolicy:
     issuer: str
     audience: str
-    clients: frozenset[str] = frozenset()  # allowed client_id (the MCP servers); empty = any
+    clients: frozenset[str] = frozenset()  # allowed client_id (the MCP servers); required, never "any"
     max_lifetime: float = 3600.0
     algorithms: tuple[str, ...] = ("PS256", "ES256", "EdDSA")
+
+    def __post_init__(self) -> None:
+        # MCP Security Best Practices §Token Passthrough: only tokens the MCP servers obtained (bound to their keys)
+        # reach this API; an empty allow-list would accept any client's token for this audience (fail closed).
+        if not self.clients:
+            raise ConfigurationError("name the clients (the MCP servers) allowed to call this API")
 
 
 @dataclass(frozen=True, slots=True)
