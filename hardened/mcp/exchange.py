@@ -14,6 +14,7 @@ Passthrough). Exchanged tokens are cached per (caller token hash, scope) until s
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,10 +30,23 @@ from hardened.mcp.identity import AccessIdentity
 from hardened.mcp.introspection import token_hash
 from hardened.mcp.server import UpstreamError
 
-__all__ = ["ACCESS_TOKEN_TYPE", "TOKEN_EXCHANGE", "ExchangingUpstream", "ServerCredentials"]
+__all__ = [
+    "ACCESS_TOKEN_TYPE", "MAX_CACHE_SECONDS", "TOKEN_EXCHANGE", "ExchangingUpstream", "ServerCredentials",
+    "cache_lifetime",
+]
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN, not a secret
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a URN
+#: an exchanged token is never reused longer than this, whatever its expires_in
+MAX_CACHE_SECONDS = 300.0
+
+
+def cache_lifetime(expires_in: Any) -> float:
+    """How long an exchanged token is reused (RFC 8693 §2.2.1 ``expires_in``): 10 s short of its lifetime, never
+    more than MAX_CACHE_SECONDS, whatever the AS answered (``Infinity``, ``NaN``, a string or a boolean)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not math.isfinite(expires_in):
+        expires_in = 60.0
+    return min(MAX_CACHE_SECONDS, max(0.0, float(expires_in) - 10))
 
 
 @dataclass(frozen=True)
@@ -77,9 +91,7 @@ class ExchangingUpstream:
         token = body.get("access_token")
         if response.status_code != 200 or not isinstance(token, str) or body.get("token_type") != "DPoP":
             raise UpstreamError(f"token exchange refused: {str(body.get('error', response.status_code))[:60]}")
-        expires_in = body.get("expires_in", 60)
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 60.0
-        self._cache[key] = (token, now + max(0.0, lifetime - 10))
+        self._cache[key] = (token, now + cache_lifetime(body.get("expires_in")))
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return token

@@ -6,6 +6,8 @@ import asyncio
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hardened.errors import InvalidRequest
 from hardened.mcp.browser import HeadlessBrowser
@@ -175,3 +177,16 @@ def test_agent_never_talks_to_an_authorization_server_without_tls(issuer: str) -
     with pytest.raises(InvalidRequest, match="without TLS"):
         asyncio.run(agent.discover())
     assert hosts == ["127.0.0.1:9"]
+
+
+@pytest.mark.requirement("HP-MCP-21")
+@given(st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.floats(allow_nan=True, allow_infinity=True),
+                 st.integers(min_value=-10**20, max_value=10**20)))
+def test_exchanged_token_cache_lifetime_is_bounded_whatever_the_as_says(expires_in) -> None:
+    """RFC 8693 §2.2.1 expires_in as a hostile AS might send it (Infinity, NaN, huge): reuse stays bounded."""
+    from hardened.mcp.exchange import MAX_CACHE_SECONDS, cache_lifetime
+
+    lifetime = cache_lifetime(expires_in)
+    assert 0.0 <= lifetime <= MAX_CACHE_SECONDS
+    if isinstance(expires_in, int) and not isinstance(expires_in, bool) and 10 <= expires_in <= 310:
+        assert lifetime == expires_in - 10
