@@ -47,21 +47,25 @@ def _challenge_error(response: httpx.Response) -> str:
 async def _agent_flow(stack: Stack, steps: Steps, agent: HardenedAgent) -> None:
     """Discovery .. token happen inside the first MCP request; the agent reports each through ``on_step``."""
     async with mcp_session(agent, mode="legacy") as client:
-        tools = [t.name for t in (await client.list_tools()).tools]
-        steps.line(tools == ["list-trades"], "tools/list", f"{tools} (a trades:read token sees only the read tool)")
-        read = await client.call_tool("list-trades", {})
-        trades = (read.structured_content or {}).get("trades", [])
-        fenced = bool(trades) and all(t["tenant"] == "acme" and t["country"] == "GB" for t in trades)
-        steps.line(not read.is_error and fenced, "list-trades",
-                   f"{len(trades)} trades, all of tenant acme in GB (user claims applied upstream)")
-        write = await client.call_tool("place-trade", {"symbol": "VOD.L", "side": "buy", "quantity": 10,
-                                                       "price": 72.4})
-        body = write.structured_content or {}
-        ok = not write.is_error and body.get("actor") == "mcp-server" and body.get("trade", {}).get("trader")
-        steps.line(bool(ok), "place-trade", f"trade {body.get('trade', {}).get('id')} placed for "
-                   f"{body.get('trade', {}).get('trader')} after the step-up")
-        steps.line(bool(ok), "token exchange", "upstream got an at+jwt bound to the MCP server's key, act.sub "
-                   f"{body.get('actor')}; the agent's token never left the MCP server")
+        await tool_steps(steps, client, exchanged="bound to the MCP server's key")
+
+
+async def tool_steps(steps: Steps, client: Any, *, exchanged: str) -> None:
+    """tools/list, the read tool, the step-up to the write tool and the token exchange behind it (every mode)."""
+    tools = [t.name for t in (await client.list_tools()).tools]
+    steps.line(tools == ["list-trades"], "tools/list", f"{tools} (a trades:read token sees only the read tool)")
+    read = await client.call_tool("list-trades", {})
+    trades = (read.structured_content or {}).get("trades", [])
+    fenced = bool(trades) and all(t["tenant"] == "acme" and t["country"] == "GB" for t in trades)
+    steps.line(not read.is_error and fenced, "list-trades",
+               f"{len(trades)} trades, all of tenant acme in GB (user claims applied upstream)")
+    write = await client.call_tool("place-trade", {"symbol": "VOD.L", "side": "buy", "quantity": 10, "price": 72.4})
+    body = write.structured_content or {}
+    ok = not write.is_error and body.get("actor") == "mcp-server" and body.get("trade", {}).get("trader")
+    steps.line(bool(ok), "place-trade", f"trade {body.get('trade', {}).get('id')} placed for "
+               f"{body.get('trade', {}).get('trader')} after the step-up")
+    steps.line(bool(ok), "token exchange", f"upstream got an at+jwt {exchanged}, act.sub "
+               f"{body.get('actor')}; the agent's token never left the MCP server")
 
 
 async def _stolen_token(stack: Stack, agent: HardenedAgent) -> str:

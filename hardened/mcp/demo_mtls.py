@@ -22,7 +22,7 @@ from hardened.jose import SigningKey
 from hardened.mcp.agent import AgentCredentials, Registrations
 from hardened.mcp.agent_mtls import MTLSAgent, mtls_mcp_session
 from hardened.mcp.browser import HeadlessBrowser
-from hardened.mcp.demo_flow import ACCEPT, INIT, Steps, _challenge_error
+from hardened.mcp.demo_flow import ACCEPT, INIT, Steps, _challenge_error, tool_steps
 from hardened.mcp.stack import MCP_CLIENT_ID
 from hardened.mcp.stack_tls import TLSStack, start_tls_stack
 from hardened.web.tls_server import client_tls_context
@@ -54,21 +54,7 @@ def enrol_mtls_agent(stack: TLSStack, assertion_key: SigningKey, certificate: Cl
 
 async def _agent_flow(steps: Steps, agent: MTLSAgent) -> None:
     async with mtls_mcp_session(agent, mode="legacy") as client:
-        tools = [t.name for t in (await client.list_tools()).tools]
-        steps.line(tools == ["list-trades"], "tools/list", f"{tools} (a trades:read token sees only the read tool)")
-        read = await client.call_tool("list-trades", {})
-        trades = (read.structured_content or {}).get("trades", [])
-        fenced = bool(trades) and all(t["tenant"] == "acme" and t["country"] == "GB" for t in trades)
-        steps.line(not read.is_error and fenced, "list-trades",
-                   f"{len(trades)} trades, all of tenant acme in GB (user claims applied upstream)")
-        write = await client.call_tool("place-trade", {"symbol": "VOD.L", "side": "buy", "quantity": 10,
-                                                       "price": 72.4})
-        body = write.structured_content or {}
-        ok = not write.is_error and body.get("actor") == "mcp-server" and body.get("trade", {}).get("trader")
-        steps.line(bool(ok), "place-trade", f"trade {body.get('trade', {}).get('id')} placed for "
-                   f"{body.get('trade', {}).get('trader')} after the step-up")
-        steps.line(bool(ok), "token exchange", "upstream got an at+jwt DPoP-bound to the MCP server's key "
-                   f"(cnf.jkt), act.sub {body.get('actor')}; the agent's token never left the MCP server")
+        await tool_steps(steps, client, exchanged="DPoP-bound to the MCP server's key (cnf.jkt)")
 
 
 async def introspect(stack: TLSStack, token: str) -> dict[str, Any]:
