@@ -154,16 +154,21 @@ def cmd_status(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys(ns: argparse.Namespace) -> int:
-    backend = _backend(ns)
-    if ns.keys_command == "rotate":
-        _out(backend.rotate(ns.alg))
-    elif ns.keys_command == "retire":
-        _out(backend.retire(_ident(ns.kid, "kid", KID_PATTERN)))
+def _key_command(ns: argparse.Namespace, action: str, rotate: Any, retire: Any, listing: Any) -> int:
+    """``rotate``, ``retire`` or list one key set (statement keys or attester keys)."""
+    if action == "rotate":
+        _out(rotate(ns.alg))
+    elif action == "retire":
+        _out(retire(_ident(ns.kid, "kid", KID_PATTERN)))
     else:
-        for key in backend.list_keys():
+        for key in listing():
             print(f"{key['kid']}\t{key['alg']}\t{key['state']}")
     return 0
+
+
+def cmd_keys(ns: argparse.Namespace) -> int:
+    backend = _backend(ns)
+    return _key_command(ns, ns.keys_command, backend.rotate, backend.retire, backend.list_keys)
 
 
 def cmd_instance(ns: argparse.Namespace) -> int:
@@ -186,14 +191,8 @@ def cmd_instance(ns: argparse.Namespace) -> int:
 
 def cmd_attester_keys(ns: argparse.Namespace) -> int:
     backend = _backend(ns)
-    if ns.attester_keys_command == "rotate":
-        _out(backend.rotate_attester_key(ns.alg))
-    elif ns.attester_keys_command == "retire":
-        _out(backend.retire_attester_key(_ident(ns.kid, "kid", KID_PATTERN)))
-    else:
-        for key in backend.attester_keys():
-            print(f"{key['kid']}\t{key['alg']}\t{key['state']}")
-    return 0
+    return _key_command(ns, ns.attester_keys_command, backend.rotate_attester_key, backend.retire_attester_key,
+                        backend.attester_keys)
 
 
 def cmd_audit(ns: argparse.Namespace) -> int:

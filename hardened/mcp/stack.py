@@ -80,26 +80,40 @@ def _authority(data_dir: Path, listener: Listener) -> tuple[RunningServer, str]:
     return RunningServer(create_authority_app(authority), listener, name="authority"), admin_token
 
 
-def _authorization_server(data_dir: Path, listener: Listener, *, authority_url: str, mcp_url: str, upstream_url: str,
-                          mcp_key: SigningKey, baseline: bool, password: str) -> RunningServer:
+def demo_as_config(issuer: str, *, authority_url: str, mcp_url: str, upstream_url: str, mcp_key: SigningKey,
+                   registration: RegistrationPolicy | None = None, baseline: bool = True,
+                   **extra: Any) -> ServerConfig:
+    """The demo AS: trusts the running authority's statement keys, knows the MCP server and its upstream."""
     jwks = httpx.get(authority_url + "/.well-known/jwks.json", timeout=10).json()
     scopes = ScopePolicy(SCOPES)
-    config = ServerConfig(
-        issuer=listener.url, signing_keys=(SigningKey.generate("ES256"),), scopes=scopes,
+    return ServerConfig(
+        issuer=issuer, signing_keys=(SigningKey.generate("ES256"),), scopes=scopes,
         resource_servers=(ResourceServer(client_id=MCP_CLIENT_ID, audience=mcp_url,
                                          jwks={"keys": [mcp_key.public_jwk()]}, upstreams=(upstream_url,),
                                          upstream_scopes=tuple(SCOPES)),),
-        registration=RegistrationPolicy(scopes=scopes, baseline_enabled=baseline),
+        registration=registration or RegistrationPolicy(scopes=scopes, baseline_enabled=baseline),
         statement_verifier=configured_statement_verifier([(authority_url, jwks)]),
-        scope_descriptions=DESCRIPTIONS,
-        **attested.attestation_config(data_dir / "as", issuer=listener.url, authority_url=authority_url),
+        scope_descriptions=DESCRIPTIONS, **extra,
     )
+
+
+def demo_as_stores(data_dir: Path, password: str) -> ServerStores:
+    """The demo AS's SQLite records with its two users, and its replay cache."""
     folder = data_dir / "as"
     folder.mkdir(parents=True, exist_ok=True)
     store = SQLiteASStore(folder / "as.db")
     store.put_user(User("alice", hash_password(password), "user-alice", "trader", "acme", "GB"))
     store.put_user(User("victor", hash_password(password), "user-victor", "viewer", "acme", "FR"))
-    stores = ServerStores(store, SQLiteReplayCache(folder / "as-replay.db"))
+    return ServerStores(store, SQLiteReplayCache(folder / "as-replay.db"))
+
+
+def _authorization_server(data_dir: Path, listener: Listener, *, authority_url: str, mcp_url: str, upstream_url: str,
+                          mcp_key: SigningKey, baseline: bool, password: str) -> RunningServer:
+    config = demo_as_config(
+        listener.url, authority_url=authority_url, mcp_url=mcp_url, upstream_url=upstream_url, mcp_key=mcp_key,
+        baseline=baseline,
+        **attested.attestation_config(data_dir / "as", issuer=listener.url, authority_url=authority_url))
+    stores = demo_as_stores(data_dir, password)
     return RunningServer(create_as_app(config, stores, SystemClock()), listener, name="authorization server")
 
 

@@ -29,7 +29,6 @@ import httpx
 
 from authority.app import create_app as create_authority_app
 from authority.service import Authority
-from hardened.adapters.sqlite_as import SQLiteASStore
 from hardened.adapters.sqlite_replay import SQLiteReplayCache
 from hardened.client.assertion import assertion_params
 from hardened.client.mtls import ClientCertificate
@@ -45,16 +44,12 @@ from hardened.mcp.introspection import IntrospectionPolicy, Introspector
 from hardened.mcp.policy import ResourcePolicy
 from hardened.mcp.server import TRADE_TOOLS, build_app
 from hardened.mcp.servers import Listener, RunningServer, reserve
-from hardened.mcp.stack import ALGS, DESCRIPTIONS, MCP_CLIENT_ID, SCOPES, Stack
+from hardened.mcp.stack import ALGS, MCP_CLIENT_ID, SCOPES, Stack, demo_as_config, demo_as_stores
 from hardened.mcp.trades import TradeStore
 from hardened.mcp.upstream import UpstreamConfig, build_upstream_app
 from hardened.mcp.upstream_token import UpstreamTokenPolicy
-from hardened.ports.as_stores import User
 from hardened.server.app import create_app as create_as_app
-from hardened.server.config import ResourceServer, ServerConfig, ServerStores
 from hardened.server.mtls import MTLSConfig
-from hardened.server.passwords import hash_password
-from hardened.server.statements import configured_statement_verifier
 from hardened.web.client_cert import ClientCertificateSource
 from hardened.web.tls_server import client_tls_context, mtls_server_config
 from pki.ca import CertificateAuthority, SubjectAltNames
@@ -138,23 +133,11 @@ def _tls_listener() -> Listener:
 
 def _authorization_server(data_dir: Path, listener: Listener, pki: DemoPKI, *, authority_url: str, mcp_url: str,
                           upstream_url: str, mcp_key: SigningKey, password: str) -> RunningServer:
-    jwks = httpx.get(authority_url + "/.well-known/jwks.json", timeout=10).json()
-    scopes = ScopePolicy(SCOPES)
-    config = ServerConfig(
-        issuer=listener.url, signing_keys=(SigningKey.generate("ES256"),), scopes=scopes,
-        resource_servers=(ResourceServer(client_id=MCP_CLIENT_ID, audience=mcp_url,
-                                         jwks={"keys": [mcp_key.public_jwk()]}, upstreams=(upstream_url,),
-                                         upstream_scopes=tuple(SCOPES)),),
-        registration=RegistrationPolicy(scopes=scopes, baseline_enabled=True, mtls=True),
-        statement_verifier=configured_statement_verifier([(authority_url, jwks)]),
-        scope_descriptions=DESCRIPTIONS,
-        mtls=MTLSConfig(TrustAnchors.load([pki.root_file]), ClientCertificateSource()),
-    )
-    folder = data_dir / "as"
-    folder.mkdir(parents=True, exist_ok=True)
-    store = SQLiteASStore(folder / "as.db")
-    store.put_user(User("alice", hash_password(password), "user-alice", "trader", "acme", "GB"))
-    stores = ServerStores(store, SQLiteReplayCache(folder / "as-replay.db"))
+    config = demo_as_config(
+        listener.url, authority_url=authority_url, mcp_url=mcp_url, upstream_url=upstream_url, mcp_key=mcp_key,
+        registration=RegistrationPolicy(scopes=ScopePolicy(SCOPES), baseline_enabled=True, mtls=True),
+        mtls=MTLSConfig(TrustAnchors.load([pki.root_file]), ClientCertificateSource()))
+    stores = demo_as_stores(data_dir, password)
     return TLSRunningServer(create_as_app(config, stores, SystemClock()), listener, pki, name="authorization server")
 
 
